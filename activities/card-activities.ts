@@ -1,0 +1,215 @@
+/**
+ * Card-data activities: the only code that decrypts cards and calls providers. Registered ONLY by the
+ * card-data worker (workers/card-worker.ts) on its own task queue. Arguments and results carry tokens
+ * and references, never card data.
+ *
+ * Exactly-once at the provider: every call carries a deterministic idempotency key (payment id +
+ * step), and every retry (attempt > 1) first asks the provider what happened (sync) before sending
+ * anything again, so a timeout with an unknown outcome, or a worker killed mid-call, never produces
+ * a second authorization, capture or refund.
+ */
+import { Context } from '@temporalio/activity';
+import type { CaptureMode } from '../domain/payment-state';
+import { FAILURE_TYPES } from '../domain/errors';
+import type { Vault } from '../security/vault';
+import type { ProviderRegistry } from './providers/registry';
+import type { AuthorizeResult, CaptureResult, RefundResult } from './providers/types';
+import { atBoundary, failure } from './errors';
+
+export interface CardActivityDeps {
+  vault: Vault;
+  providers: ProviderRegistry;
+}
+
+export interface AuthorizeArgs {
+  paymentId: string;
+  provider: string;
+  token: string;
+  amount: number;
+  currency: string;
+  capture: CaptureMode;
+  description?: string | undefined;
+  merchantReference?: string | undefined;
+}
+export interface CaptureArgs {
+  paymentId: string;
+  provider: string;
+  providerReference: string;
+  n: number;
+  amount: number;
+  currency: string;
+  final: boolean;
+}
+export interface VoidArgs {
+  paymentId: string;
+  provider: string;
+  providerReference: string;
+}
+export interface RefundArgs {
+  paymentId: string;
+  refundId: string;
+  provider: string;
+  providerReference: string;
+  amount: number;
+  currency: string;
+  reason?: string | undefined;
+}
+
+export const idempotencyKeys = {
+  authorize: (paymentId: string) => `${paymentId}:authorize`,
+  capture: (paymentId: string, n: number) => `${paymentId}:capture:${n}`,
+  void: (paymentId: string) => `${paymentId}:void`,
+  refund: (paymentId: string, refundId: string) => `${paymentId}:refund:${refundId}`,
+};
+
+const isRetry = () => Context.current().info.attempt > 1;
+
+/**
+ * Provider calls can legitimately take a long time (startToClose stays generous), but a card worker
+ * that dies mid-call must be noticed quickly so the retry (which syncs first) runs in seconds, not
+ * after the full timeout: heartbeat while the call is in flight; the option sets give a short
+ * heartbeatTimeout. The SDK throttles the actual RPCs.
+ */
+const HEARTBEAT_EVERY_MS = 1_000;
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createCardActivities(deps: CardActivityDeps) {
+  const { vault, providers } = deps;
+
+  return {
+    async authorizePayment(a: AuthorizeArgs): Promise<AuthorizeResult> {
+      return atBoundary(() =>
+        heartbeating(async () => {
+          const provider = providers.get(a.provider);
+          if (isRetry()) {
+            const snap = await provider.sync({ paymentId: a.paymentId });
+            if (snap.found && snap.providerReference) {
+              if (snap.status === 'declined') {
+                return {
+                  outcome: 'declined',
+                  providerReference: snap.providerReference,
+                  declineCode: snap.declineCode ?? 'card_declined',
+                  message: 'The card was declined',
+                };
+              }
+              if (snap.status === 'authorized' || snap.status === 'captured') {
+                return {
+                  outcome: 'authorized',
+                  providerReference: snap.providerReference,
+                  captured: snap.status === 'captured',
+                  captureBefore: snap.captureBefore,
+                };
+              }
+            }
+          }
+          const card = await vault.reveal(a.token);
+          if (!card) throw failure(FAILURE_TYPES.CardUnavailable, 'the card token is deleted or unreadable');
+          const res = await provider.authorize({
+            paymentId: a.paymentId,
+            idempotencyKey: idempotencyKeys.authorize(a.paymentId),
+            amount: a.amount,
+            currency: a.currency,
+            capture: a.capture,
+            card,
+            description: a.description,
+            merchantReference: a.merchantReference,
+          });
+          // PCI DSS 3.3.1.2: the CVC is used by the first authorization and then destroyed.
+          await vault.destroyCvc(a.token);
+          return res;
+        }),
+      );
+    },
+
+    async capturePayment(a: CaptureArgs): Promise<CaptureResult> {
+      return atBoundary(() =>
+        heartbeating(async () => {
+          const provider = providers.get(a.provider);
+          const key = idempotencyKeys.capture(a.paymentId, a.n);
+          if (isRetry()) {
+            const snap = await provider.sync({
+              paymentId: a.paymentId,
+              providerReference: a.providerReference,
+            });
+            const done = snap.captures?.find((c) => c.idempotencyKey === key);
+            if (done) return { providerCaptureId: done.providerCaptureId, amount: done.amount };
+          }
+          return provider.capture({ ...a, idempotencyKey: key });
+        }),
+      );
+    },
+
+    async voidPayment(a: VoidArgs): Promise<void> {
+      return atBoundary(() =>
+        heartbeating(async () => {
+          const provider = providers.get(a.provider);
+          if (isRetry()) {
+            const snap = await provider.sync({
+              paymentId: a.paymentId,
+              providerReference: a.providerReference,
+            });
+            if (snap.found && snap.status === 'voided') return;
+          }
+          await provider.void({
+            paymentId: a.paymentId,
+            providerReference: a.providerReference,
+            idempotencyKey: idempotencyKeys.void(a.paymentId),
+          });
+        }),
+      );
+    },
+
+    /**
+     * Compensation after an authorization whose outcome stayed unknown: if the provider did authorize,
+     * release the hold so the customer is not held for a payment we report as failed.
+     */
+    async releaseIfAuthorized(a: { paymentId: string; provider: string }): Promise<boolean> {
+      return atBoundary(() =>
+        heartbeating(async () => {
+          const provider = providers.get(a.provider);
+          const snap = await provider.sync({ paymentId: a.paymentId });
+          if (!snap.found || !snap.providerReference || snap.status !== 'authorized') return false;
+          await provider.void({
+            paymentId: a.paymentId,
+            providerReference: snap.providerReference,
+            idempotencyKey: idempotencyKeys.void(a.paymentId),
+          });
+          return true;
+        }),
+      );
+    },
+
+    async refundPayment(a: RefundArgs): Promise<RefundResult> {
+      return atBoundary(() =>
+        heartbeating(async () => {
+          const provider = providers.get(a.provider);
+          const key = idempotencyKeys.refund(a.paymentId, a.refundId);
+          if (isRetry()) {
+            const snap = await provider.sync({
+              paymentId: a.paymentId,
+              providerReference: a.providerReference,
+            });
+            const done = snap.refunds?.find((r) => r.idempotencyKey === key);
+            if (done) return { providerRefundId: done.providerRefundId, status: 'succeeded' };
+          }
+          return provider.refund({ ...a, idempotencyKey: key });
+        }),
+      );
+    },
+
+    /** Housekeeping: destroy CVCs unused for an hour (PCI DSS 3.3.1.2). */
+    async destroyExpiredCvcs(): Promise<number> {
+      return atBoundary(() => vault.destroyExpiredCvcs());
+    },
+  };
+}
+export type CardActivities = ReturnType<typeof createCardActivities>;

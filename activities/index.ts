@@ -1,0 +1,29 @@
+/**
+ * Activities of the payment worker (task queue SETTLE_TASK_QUEUE): PostgreSQL projections and other
+ * token-only work. Card data never passes through here; see card-activities.ts for the card worker.
+ */
+import type { EventRecord, EventsRepo } from '../db/events-repo';
+import type { PaymentsRepo } from '../db/payments-repo';
+import type { PaymentView, RefundRecord } from '../domain/payment';
+import { atBoundary } from './errors';
+
+export interface ActivityDeps {
+  payments: PaymentsRepo;
+  events: EventsRepo;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    async projectPayment(a: { clientId: string; view: PaymentView; version: number }): Promise<void> {
+      return atBoundary(() => deps.payments.upsert(a.clientId, a.view, a.version));
+    },
+    async projectRefund(r: RefundRecord): Promise<void> {
+      return atBoundary(() => deps.payments.upsertRefund(r));
+    },
+    /** Append a merchant event to the outbox (idempotent by the caller's deterministic id). */
+    async recordEvent(e: EventRecord): Promise<void> {
+      await atBoundary(() => deps.events.append(e));
+    },
+  };
+}
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,129 @@
+/**
+ * Braintree webhook verification and normalization.
+ *
+ * The body is `application/x-www-form-urlencoded` with `bt_signature` and `bt_payload`. Verification is
+ * the SDK's own `webhookNotification.parse(signature, payload)`: it checks the HMAC-SHA1 made with our
+ * private key over the base64 payload (for our public key) before decoding anything.
+ *
+ * Braintree notifications carry no id of their own; the event id is derived from what the signed
+ * payload says (kind, subject id, timestamp), so a redelivery of the same notification maps to the
+ * same id and is applied once.
+ */
+import { createHash } from 'node:crypto';
+import { decimalStringToMinor } from '../../../domain/money';
+import { ProviderError, type ProviderEvent } from '../types';
+import { braintreeEventKind, paymentIdFromOrderId } from './transformers';
+
+/** The parts of a parsed WebhookNotification we read (the SDK types are incomplete). */
+export interface BraintreeNotification {
+  kind: string;
+  timestamp?: string | Date | undefined;
+  transaction?: {
+    id?: string;
+    type?: string;
+    status?: string;
+    amount?: string;
+    currencyIsoCode?: string;
+    orderId?: string | null;
+    refundedTransactionId?: string | null;
+    authorizedTransactionId?: string | null;
+  };
+  dispute?: {
+    id?: string;
+    status?: string;
+    reason?: string;
+    amount?: string;
+    amountDisputed?: string;
+    currencyIsoCode?: string;
+    transaction?: { id?: string; orderId?: string | null };
+  };
+}
+
+export interface WebhookParser {
+  parse(signature: string, payload: string): Promise<unknown>;
+}
+
+function minorOrUndefined(amount: string | undefined, currency: string | undefined): number | undefined {
+  if (!amount || !currency) return undefined;
+  try {
+    return decimalStringToMinor(amount, currency);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function parseBraintreeWebhook(parser: WebhookParser, rawBody: Buffer): Promise<ProviderEvent> {
+  const form = new URLSearchParams(rawBody.toString('utf8'));
+  const signature = form.get('bt_signature');
+  const payload = form.get('bt_payload');
+  if (!signature || !payload)
+    throw ProviderError.invalid('braintree', 'Missing bt_signature or bt_payload', 400);
+
+  let n: BraintreeNotification;
+  try {
+    n = (await parser.parse(signature, payload)) as BraintreeNotification;
+  } catch {
+    // The SDK's reason (no matching key / modified payload / illegal characters) is not needed by
+    // the caller; a bad notification is simply rejected.
+    throw ProviderError.invalid('braintree', 'Braintree webhook signature verification failed', 400);
+  }
+  if (!n || typeof n.kind !== 'string')
+    throw ProviderError.invalid('braintree', 'Braintree webhook without a kind', 400);
+
+  const t = n.transaction;
+  const d = n.dispute;
+  const occurred = n.timestamp ? new Date(n.timestamp) : new Date(NaN);
+  const occurredAt = Number.isNaN(occurred.getTime()) ? new Date().toISOString() : occurred.toISOString();
+  const subjectId = t?.id ?? d?.id;
+  const eventId = subjectId
+    ? `${n.kind}:${subjectId}:${occurredAt}`
+    : `${n.kind}:${createHash('sha256').update(payload).digest('hex').slice(0, 32)}`;
+
+  let providerReference: string | undefined;
+  let paymentId: string | undefined;
+  let amount: number | undefined;
+  if (t) {
+    // Refunds and partial settlements point at the sale that holds the payment.
+    providerReference = t.refundedTransactionId ?? t.authorizedTransactionId ?? t.id;
+    paymentId = paymentIdFromOrderId(t.orderId);
+    amount = minorOrUndefined(t.amount, t.currencyIsoCode);
+  } else if (d) {
+    providerReference = d.transaction?.id;
+    paymentId = paymentIdFromOrderId(d.transaction?.orderId);
+    amount = minorOrUndefined(d.amountDisputed ?? d.amount, d.currencyIsoCode);
+  }
+
+  return {
+    provider: 'braintree',
+    eventId,
+    kind: braintreeEventKind(n.kind, t?.type),
+    providerReference,
+    paymentId,
+    amount,
+    occurredAt,
+    // Allow-listed: a notification subject can include card fields, none of which are kept.
+    raw: {
+      kind: n.kind,
+      timestamp: occurredAt,
+      transaction: t
+        ? {
+            id: t.id,
+            type: t.type,
+            status: t.status,
+            amount: t.amount,
+            currencyIsoCode: t.currencyIsoCode,
+            orderId: t.orderId,
+          }
+        : undefined,
+      dispute: d
+        ? {
+            id: d.id,
+            status: d.status,
+            reason: d.reason,
+            amount: d.amountDisputed ?? d.amount,
+            currencyIsoCode: d.currencyIsoCode,
+          }
+        : undefined,
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * The one PaymentProvider interface every provider implements (hyperswitch style: a method per flow)
+ * and the normalized types that cross it. Adapters never let SDK types or errors leak past this file's
+ * shapes: errors are ProviderError with a FailureType the workflow can branch on.
+ *
+ * Card data (CardData) exists only inside the card-data worker: these types are never workflow
+ * arguments or results. Results carry no card data.
+ */
+import type { CaptureMode } from '../../domain/payment-state';
+import { FAILURE_TYPES, type FailureType } from '../../domain/errors';
+
+export const PROVIDER_NAMES = ['sandbox', 'stripe', 'braintree'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+export const DECLINE_CODES = [
+  'card_declined',
+  'insufficient_funds',
+  'expired_card',
+  'incorrect_cvc',
+  'do_not_honor',
+  'lost_or_stolen',
+  'fraudulent',
+  'processing_error',
+] as const;
+export type DeclineCode = (typeof DECLINE_CODES)[number];
+
+/** Card-free client messages per decline code, for every provider: never the provider's own text
+ * (it may echo input). */
+const DECLINE_MESSAGES: Readonly<Record<DeclineCode, string>> = {
+  card_declined: 'The card was declined.',
+  insufficient_funds: 'The card has insufficient funds.',
+  expired_card: 'The card has expired.',
+  incorrect_cvc: 'The card security code is incorrect.',
+  do_not_honor: 'The card issuer declined the payment.',
+  lost_or_stolen: 'The card was declined.',
+  fraudulent: 'The card was declined.',
+  processing_error: 'The card could not be processed.',
+};
+
+export function declineMessage(code: DeclineCode): string {
+  return DECLINE_MESSAGES[code];
+}
+
+export interface CardData {
+  number: string;
+  expMonth: number;
+  expYear: number;
+  cvc?: string | undefined;
+  holderName?: string | undefined;
+}
+
+export interface AuthorizeRequest {
+  paymentId: string;
+  /** Deterministic: `${paymentId}:authorize` (payment id + step). */
+  idempotencyKey: string;
+  amount: number;
+  currency: string;
+  capture: CaptureMode;
+  card: CardData;
+  description?: string | undefined;
+  merchantReference?: string | undefined;
+}
+
+export type AuthorizeResult =
+  | {
+      outcome: 'authorized';
+      providerReference: string;
+      /** true when the provider captured in the same call (automatic capture). */
+      captured: boolean;
+      /** Provider's capture deadline (RFC 3339), if it tells us one. */
+      captureBefore?: string | undefined;
+    }
+  | {
+      outcome: 'declined';
+      providerReference?: string | undefined;
+      declineCode: DeclineCode;
+      /** Safe, card-free message for the client. */
+      message: string;
+    };
+
+export interface CaptureRequest {
+  paymentId: string;
+  providerReference: string;
+  /** Deterministic: `${paymentId}:capture:${n}`. */
+  idempotencyKey: string;
+  amount: number;
+  currency: string;
+  /** true when no further capture will follow (the provider may release the remainder). */
+  final: boolean;
+}
+export interface CaptureResult {
+  providerCaptureId: string;
+  amount: number;
+}
+
+export interface VoidRequest {
+  paymentId: string;
+  providerReference: string;
+  idempotencyKey: string;
+}
+
+export interface RefundRequest {
+  paymentId: string;
+  refundId: string;
+  providerReference: string;
+  /** Deterministic: `${paymentId}:refund:${refundId}`. */
+  idempotencyKey: string;
+  amount: number;
+  currency: string;
+  reason?: string | undefined;
+}
+export interface RefundResult {
+  providerRefundId: string;
+  status: 'succeeded' | 'pending' | 'failed';
+}
+
+/** What the provider says happened for one payment: used to resolve an unknown outcome. */
+export interface ProviderPaymentSnapshot {
+  found: boolean;
+  providerReference?: string | undefined;
+  status?: 'authorized' | 'captured' | 'voided' | 'declined' | 'processing' | undefined;
+  amountAuthorized?: number | undefined;
+  amountCaptured?: number | undefined;
+  amountRefunded?: number | undefined;
+  captureBefore?: string | undefined;
+  declineCode?: DeclineCode | undefined;
+  /** Captures and refunds the provider knows, by our idempotency key where it echoes one. */
+  captures?:
+    Array<{ providerCaptureId: string; amount: number; idempotencyKey?: string | undefined }> | undefined;
+  refunds?:
+    Array<{ providerRefundId: string; amount: number; idempotencyKey?: string | undefined }> | undefined;
+}
+
+export interface SyncRequest {
+  paymentId: string;
+  providerReference?: string | undefined;
+}
+
+export type ProviderEventKind =
+  | 'payment.authorized'
+  | 'payment.captured'
+  | 'payment.voided'
+  | 'payment.failed'
+  | 'refund.succeeded'
+  | 'refund.failed'
+  | 'dispute.opened'
+  | 'dispute.closed'
+  | 'settlement.failed'
+  | 'bank_account.deposits_sent'
+  | 'bank_account.deposit_returned'
+  | 'bank_account.deposit_failed'
+  | 'other';
+
+export interface ProviderEvent {
+  provider: ProviderName;
+  /** Provider's own event id: events are stored and applied once by this id. */
+  eventId: string;
+  kind: ProviderEventKind;
+  providerReference?: string | undefined;
+  /** Our payment id when the provider echoes it (metadata / orderId). */
+  paymentId?: string | undefined;
+  amount?: number | undefined;
+  occurredAt: string;
+  /** Provider payload with nothing card-like; stored for audit. */
+  raw: Record<string, unknown>;
+}
+
+export interface PaymentProvider {
+  readonly name: ProviderName;
+  authorize(req: AuthorizeRequest): Promise<AuthorizeResult>;
+  capture(req: CaptureRequest): Promise<CaptureResult>;
+  void(req: VoidRequest): Promise<void>;
+  refund(req: RefundRequest): Promise<RefundResult>;
+  /** Ask the provider what happened to a payment (by reference, else by our payment id). */
+  sync(req: SyncRequest): Promise<ProviderPaymentSnapshot>;
+  /** Verify and normalize an inbound webhook; throws ProviderError(ProviderInvalidRequest) when bad. */
+  parseWebhook(rawBody: Buffer, headers: Record<string, string | undefined>): Promise<ProviderEvent>;
+}
+
+/**
+ * The one error adapters throw. `failureType` decides retrying (see domain/errors.ts FAILURE_TYPES);
+ * `message` must be card-free because it reaches Temporal history.
+ */
+export class ProviderError extends Error {
+  readonly failureType: FailureType;
+  readonly provider: ProviderName;
+  readonly httpStatus: number | undefined;
+
+  constructor(provider: ProviderName, failureType: FailureType, message: string, httpStatus?: number) {
+    super(message);
+    this.name = 'ProviderError';
+    this.provider = provider;
+    this.failureType = failureType;
+    this.httpStatus = httpStatus;
+  }
+
+  static unavailable(provider: ProviderName, message: string, httpStatus?: number): ProviderError {
+    return new ProviderError(provider, FAILURE_TYPES.ProviderUnavailable, message, httpStatus);
+  }
+  static unknownOutcome(provider: ProviderName, message: string): ProviderError {
+    return new ProviderError(provider, FAILURE_TYPES.ProviderOutcomeUnknown, message);
+  }
+  static invalid(provider: ProviderName, message: string, httpStatus?: number): ProviderError {
+    return new ProviderError(provider, FAILURE_TYPES.ProviderInvalidRequest, message, httpStatus);
+  }
+}

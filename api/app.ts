@@ -1,0 +1,156 @@
+/** createApp(deps) builds the Express app without listening (server.ts is the composition root). */
+import './express-augment';
+import express, { Router, type Express } from 'express';
+import helmet from 'helmet';
+import type { Client } from '@temporalio/client';
+import type { AuditLog } from '../db/audit-repo';
+import type { ClientsRepo } from '../db/clients-repo';
+import type { OperatorsRepo } from '../db/operators-repo';
+import { systemClock, type Clock } from '../security/clock';
+import type { IdempotencyRepo } from '../db/idempotency-repo';
+import type { Pool } from '../db/pool';
+import type { Logger } from '../security/logger';
+import type { TokenService } from '../security/tokens';
+import type { Vault } from '../security/vault';
+import { idempotency } from './middleware/idempotency';
+import { auditTrail } from './middleware/audit';
+import {
+  authRateLimit,
+  clientRateLimit,
+  DEFAULT_RATE_LIMITS,
+  type RateLimitConfig,
+} from './middleware/rate-limit';
+import { clientAdminRoutes, operatorAdminRoutes, signingKeyRoutes } from './routes/admin';
+import { auditRoutes } from './routes/audit';
+import { authenticate, errorHandler, notFoundHandler, requestId } from './middleware/common';
+import { openApiDocument } from './openapi';
+import type { PaymentsService } from './payments-service';
+import { parseAllowlist, requireAccess } from './rbac';
+import { authRoutes, logoutRoute } from './routes/auth';
+import { healthRoutes } from './routes/health';
+import { paymentRoutes } from './routes/payments';
+import { bankAccountRoutes } from './routes/bank-accounts';
+import type { BankAccountsService } from './bank-accounts-service';
+import { vaultRoutes } from './routes/vault';
+import { providerWebhookRoutes } from './routes/webhooks';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints';
+import type { WebhooksRepo } from '../db/webhooks-repo';
+import type { UrlPolicy } from '../security/url-guard';
+import type { WebhookVerifier } from '../workers/providers';
+import type { ProviderName } from '../activities/providers/types';
+
+export interface AppDeps {
+  pool: Pool;
+  temporal?: Client | undefined;
+  tokens: TokenService;
+  clients: ClientsRepo;
+  vault: Vault;
+  payments: PaymentsService;
+  /** Bank accounts (issue 7); the routes are mounted only when given. */
+  bankAccounts?: BankAccountsService | undefined;
+  /** Webhooks in and out (issue 4); the routes are mounted only when given. */
+  webhooks?:
+    | {
+        repo: WebhooksRepo;
+        verifiers: Map<ProviderName, WebhookVerifier>;
+        webhookKey?: Buffer | undefined;
+        /** SSRF guard for merchant endpoint URLs (security/url-guard.ts); default strict. */
+        urlPolicy?: UrlPolicy | undefined;
+      }
+    | undefined;
+  idempotency: IdempotencyRepo;
+  /** 32-byte server key: request hashes are HMACs and stored responses are sealed under keys derived from it. */
+  idempotencySecret: Buffer;
+  logger: Logger;
+  config: { adminAllowlist: string; trustProxy: string; legalEntity: string };
+  /** Audit trail (PCI DSS 10): every mutating request and every auth failure is appended. */
+  audit: AuditLog;
+  operators: OperatorsRepo;
+  /** SETTLE_TOTP_KEY (32 bytes); operator login is disabled without it. */
+  totpKey?: Buffer | undefined;
+  /** Time source for lockout and idle timeout (tests pass a manual clock). */
+  clock?: Clock | undefined;
+  rateLimits?: RateLimitConfig | undefined;
+}
+
+function trustProxySetting(v: string): boolean | number | string {
+  if (v === 'false' || v === '') return false;
+  if (v === 'true') return true;
+  return /^\d+$/.test(v) ? Number(v) : v;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxySetting(deps.config.trustProxy));
+  app.use(requestId);
+  app.use(auditTrail({ audit: deps.audit, logger: deps.logger }));
+  app.use(helmet({ hsts: { maxAge: 31_536_000, includeSubDomains: true } }));
+  // Provider webhooks need the RAW body (signatures): mounted before the JSON parser (issue 4).
+  if (deps.webhooks) {
+    app.use(
+      '/webhooks',
+      providerWebhookRoutes({
+        verifiers: deps.webhooks.verifiers,
+        webhooks: deps.webhooks.repo,
+        temporal: deps.temporal,
+        bankAccounts: deps.bankAccounts,
+        logger: deps.logger,
+      }),
+    );
+  }
+  app.use(express.json({ limit: '64kb', strict: true }));
+
+  app.use(healthRoutes({ pool: deps.pool, temporal: deps.temporal }));
+  const doc = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+  app.get('/.well-known/jwks.json', (_req, res) => {
+    res.json(deps.tokens.jwks());
+  });
+
+  const clock = deps.clock ?? systemClock;
+  const operatorAuth = { operators: deps.operators, totpKey: deps.totpKey, clock };
+  const limits = deps.rateLimits ?? DEFAULT_RATE_LIMITS;
+  app.use(
+    '/v1/auth',
+    authRateLimit(limits),
+    authRoutes({ clients: deps.clients, tokens: deps.tokens, operatorAuth }),
+  );
+
+  const allowlist = parseAllowlist(deps.config.adminAllowlist);
+  const v1 = Router();
+  v1.use(
+    authenticate(deps.tokens, { touch: (sid, sub) => deps.operators.touchSession(sid, sub, clock.now()) }),
+    clientRateLimit(limits),
+  );
+  v1.use('/auth', logoutRoute({ operatorAuth }));
+  const idem = idempotency(deps.idempotency, deps.idempotencySecret);
+  const business = [requireAccess('business', allowlist), idem];
+  v1.use('/vault', ...business, vaultRoutes({ vault: deps.vault, legalEntity: deps.config.legalEntity }));
+  v1.use('/payments', ...business, paymentRoutes({ payments: deps.payments }));
+  if (deps.bankAccounts)
+    v1.use('/bank-accounts', ...business, bankAccountRoutes({ bankAccounts: deps.bankAccounts }));
+  if (deps.webhooks) {
+    v1.use(
+      '/webhook-endpoints',
+      ...business,
+      webhookEndpointRoutes({
+        webhooks: deps.webhooks.repo,
+        webhookKey: deps.webhooks.webhookKey,
+        urlPolicy: deps.webhooks.urlPolicy,
+      }),
+    );
+  }
+  v1.use('/audit-events', requireAccess('audit', allowlist), auditRoutes({ audit: deps.audit }));
+  const admin = [requireAccess('admin', allowlist), idem];
+  v1.use('/clients', ...admin, clientAdminRoutes({ clients: deps.clients, clock }));
+  v1.use('/operators', ...admin, operatorAdminRoutes({ operators: deps.operators, clock }));
+  v1.use('/signing-keys', ...admin, signingKeyRoutes({ tokens: deps.tokens }));
+  app.use('/v1', v1);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,71 @@
+/**
+ * Codec server process (`npm run codec-server`). Holds payload-key access only (the payload KEK, not
+ * the card KEKs) and the JWT verification key; listens on loopback by default. Point the Temporal UI
+ * at it with `--ui-codec-endpoint http://127.0.0.1:8888` and set SETTLE_CODEC_UI_ORIGIN to the UI's
+ * origin.
+ */
+import http from 'node:http';
+import { z } from 'zod';
+import { createOperatorsRepo } from '../db/operators-repo';
+import { createPool } from '../db/pool';
+import { signalReady } from '../scripts/ready';
+import { keyProviderRefinement, keyShape, loadOrExit, parseEnv, shared } from '../domain/config';
+import { createLogger } from '../security/logger';
+import { payloadCodec } from '../security/payload-codec';
+import { createTokenService } from '../security/tokens';
+import { auditHookFor, configurePayloadEncryption } from '../security/vault-factory';
+import { createCodecServer } from './codec-server';
+
+export const codecShape = {
+  DATABASE_URL: shared.DATABASE_URL,
+  LOG_LEVEL: shared.LOG_LEVEL,
+  ...keyShape,
+  SETTLE_JWT_PRIVATE_KEY: shared.SETTLE_JWT_PRIVATE_KEY,
+  SETTLE_JWT_ISSUER: shared.SETTLE_JWT_ISSUER,
+  SETTLE_JWT_AUDIENCE: shared.SETTLE_JWT_AUDIENCE,
+  SETTLE_CODEC_PORT: z.coerce.number().int().min(1).max(65535).default(8888),
+  SETTLE_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
+  /** The only browser origin allowed (the Temporal UI). */
+  SETTLE_CODEC_UI_ORIGIN: z.string().url().default('http://localhost:8233'),
+};
+
+async function main(): Promise<void> {
+  const cfg = loadOrExit(() => parseEnv(codecShape, process.env, keyProviderRefinement));
+  const log = createLogger({ level: cfg.LOG_LEVEL, name: 'codec-server' });
+  const pool = createPool(cfg.DATABASE_URL, 'settle-codec-server', 3);
+  configurePayloadEncryption(cfg, pool);
+  const tokens = createTokenService({
+    privateKeyPem: cfg.SETTLE_JWT_PRIVATE_KEY,
+    issuer: cfg.SETTLE_JWT_ISSUER,
+    audience: cfg.SETTLE_JWT_AUDIENCE,
+    ttlSeconds: 900,
+  });
+  const operators = createOperatorsRepo(pool);
+  const app = createCodecServer({
+    codec: payloadCodec,
+    verify: (t) => tokens.verify(t),
+    sessions: { touch: (sid, sub) => operators.touchSession(sid, sub, new Date()) },
+    audit: auditHookFor(pool),
+    uiOrigin: cfg.SETTLE_CODEC_UI_ORIGIN,
+  });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.SETTLE_CODEC_PORT, cfg.SETTLE_CODEC_HOST, resolve);
+  });
+  log.info(
+    { host: cfg.SETTLE_CODEC_HOST, port: cfg.SETTLE_CODEC_PORT, uiOrigin: cfg.SETTLE_CODEC_UI_ORIGIN },
+    'codec server listening',
+  );
+  signalReady('codec-server');
+  const stop = () => server.close(() => void pool.end().then(() => process.exit(0)));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`codec server: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,68 @@
+/** Payment routes (API.md "Payments"): validate, call the payments service, shape the response. */
+import { Router } from 'express';
+import { z } from 'zod';
+import { PAYMENT_STATUSES } from '../../domain/payment-state';
+import type { PaymentsService } from '../payments-service';
+import { amount, currency, freeText, listQuery, parse } from '../validation';
+
+export const CreatePaymentBody = z
+  .object({
+    amount,
+    currency,
+    paymentMethod: z
+      .object({ token: z.string().regex(/^tok_[0-9A-Za-z]{8,64}$/, 'must be a tok_ token') })
+      .strict(),
+    capture: z.enum(['manual', 'automatic']),
+    provider: z.enum(['stripe', 'braintree', 'sandbox']).optional(),
+    merchantReference: freeText(255).optional(),
+    description: freeText(1000).optional(),
+    metadata: z
+      .record(z.string().min(1).max(40), freeText(500))
+      .refine((m) => Object.keys(m).length <= 20, 'at most 20 keys')
+      .optional(),
+  })
+  .strict();
+
+export const CaptureBody = z.object({ amount: amount.optional(), final: z.boolean().optional() }).strict();
+export const RefundBody = z.object({ amount: amount.optional(), reason: freeText(500).optional() }).strict();
+const ListQuery = listQuery.extend({ status: z.enum(PAYMENT_STATUSES).optional() }).strict();
+
+export function paymentRoutes(deps: { payments: PaymentsService }): Router {
+  const r = Router();
+  const caller = (req: Express.Request) => ({ sub: req.auth!.sub, role: req.auth!.role });
+
+  r.post('/', async (req, res) => {
+    const body = parse(CreatePaymentBody, req.body);
+    const view = await deps.payments.create(caller(req), req.idempotencyKey!, body);
+    res.status(201).json(view);
+  });
+  r.get('/', async (req, res) => {
+    const q = parse(ListQuery, req.query);
+    res.json(await deps.payments.list(caller(req), q));
+  });
+  r.get('/:id', async (req, res) => {
+    res.json(await deps.payments.get(caller(req), String(req.params.id)));
+  });
+  r.post('/:id/capture', async (req, res) => {
+    const body = parse(CaptureBody, req.body);
+    res
+      .status(200)
+      .json(await deps.payments.capture(caller(req), String(req.params.id), req.idempotencyKey!, body));
+  });
+  r.post('/:id/void', async (req, res) => {
+    parse(z.object({}).strict(), req.body);
+    res.status(200).json(await deps.payments.void(caller(req), String(req.params.id), req.idempotencyKey!));
+  });
+  r.post('/:id/refunds', async (req, res) => {
+    const body = parse(RefundBody, req.body);
+    const out = await deps.payments.refund(caller(req), String(req.params.id), req.idempotencyKey!, body);
+    res.status(201).json({
+      id: out.refund.id,
+      paymentId: out.refund.paymentId,
+      amount: out.refund.amount,
+      status: out.refund.status,
+      createdAt: out.refund.createdAt,
+    });
+  });
+  return r;
+}

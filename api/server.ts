@@ -1,0 +1,176 @@
+/**
+ * Composition root of the API process. Serves HTTPS itself when SETTLE_TLS_CERT_FILE/KEY_FILE are
+ * set (TLS 1.2 minimum; helmet sends HSTS), else plain HTTP for a TLS-terminating proxy in front.
+ * Appends `process.start` / `process.stop` audit events (PCI DSS 10.2.1.6).
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { Express } from 'express';
+import { collectDefaultMetrics, register } from 'prom-client';
+import { createAuditLog } from '../db/audit-repo';
+import { createClientsRepo } from '../db/clients-repo';
+import { createOperatorsRepo } from '../db/operators-repo';
+import { createIdempotencyRepo } from '../db/idempotency-repo';
+import { createPaymentsRepo } from '../db/payments-repo';
+import { assertReachable, createPool } from '../db/pool';
+import { loadOrExit } from '../domain/config';
+import { createLogger } from '../security/logger';
+import { createTokenService, keyIdOf } from '../security/tokens';
+import { configurePayloadEncryption, createVaultFromConfig } from '../security/vault-factory';
+import { signalReady } from '../scripts/ready';
+import { createApp } from './app';
+import { loadApiConfig } from './config';
+import { createPaymentsService } from './payments-service';
+import { createBankAccountsService } from './bank-accounts-service';
+import { createBankAccountsRepo } from '../db/bank-accounts-repo';
+import { bankSecretsFromConfig } from '../security/bank-secrets';
+import { connectClient } from './temporal-client';
+import { createWebhooksRepo } from '../db/webhooks-repo';
+import { urlPolicyFromConfig } from '../security/url-guard';
+import { buildWebhookVerifiers } from '../workers/providers';
+import { webhookDispatcherWorkflow, webhookDispatcherId } from '../workflows/webhook-delivery';
+
+/** HTTPS with TLS 1.2 as the floor (PCI DSS 4.2.1); older protocol versions fail the handshake. */
+export function createApiServer(app: Express, tls?: { cert: string | Buffer; key: string | Buffer }) {
+  return tls
+    ? https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app)
+    : http.createServer(app);
+}
+
+function previousKeys(pems: string | undefined): Map<string, KeyObject> {
+  const m = new Map<string, KeyObject>();
+  for (const pem of pems?.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? []) {
+    const k = createPublicKey(pem);
+    m.set(keyIdOf(k), k);
+  }
+  return m;
+}
+
+async function main(): Promise<void> {
+  const cfg = loadOrExit(() => loadApiConfig());
+  const logger = createLogger({ level: cfg.LOG_LEVEL, name: 'api' });
+  const pool = createPool(cfg.DATABASE_URL, 'settle-api');
+  await assertReachable(pool);
+  const temporal = await connectClient(cfg.TEMPORAL_ADDRESS, cfg.TEMPORAL_NAMESPACE);
+  configurePayloadEncryption(cfg, pool);
+  const vault = createVaultFromConfig(cfg, pool);
+  const audit = createAuditLog(pool);
+  const processEvent = (action: string) =>
+    audit.append({
+      actor: 'system:api',
+      action,
+      resource: `process:api:${process.pid}`,
+      outcome: 'success',
+      details: { host: cfg.HOST, port: cfg.PORT, tls: !!cfg.SETTLE_TLS_CERT_FILE },
+    });
+  const payments = createPaymentsRepo(pool);
+  const enabled = cfg.SETTLE_PROVIDERS.split(',');
+  const app = createApp({
+    pool,
+    temporal,
+    tokens: createTokenService({
+      privateKeyPem: cfg.SETTLE_JWT_PRIVATE_KEY,
+      issuer: cfg.SETTLE_JWT_ISSUER,
+      audience: cfg.SETTLE_JWT_AUDIENCE,
+      ttlSeconds: cfg.SETTLE_TOKEN_TTL_SECONDS,
+      previousPublicKeys: previousKeys(cfg.SETTLE_JWT_PREVIOUS_PUBLIC_KEYS),
+    }),
+    clients: createClientsRepo(pool),
+    vault,
+    payments: createPaymentsService({
+      client: temporal,
+      payments,
+      vault,
+      taskQueue: cfg.SETTLE_TASK_QUEUE,
+      cardTaskQueue: cfg.SETTLE_CARD_TASK_QUEUE,
+      enabledProviders: enabled,
+      defaultProvider: cfg.SETTLE_DEFAULT_PROVIDER,
+      authWaitMs: cfg.SETTLE_AUTH_WAIT_MS,
+    }),
+    bankAccounts: createBankAccountsService({
+      client: temporal,
+      bankAccounts: createBankAccountsRepo(pool),
+      secrets: bankSecretsFromConfig(cfg),
+      taskQueue: cfg.SETTLE_TASK_QUEUE,
+      cardTaskQueue: cfg.SETTLE_CARD_TASK_QUEUE,
+      legalEntity: cfg.SETTLE_LEGAL_ENTITY,
+      provider: 'sandbox', // the only provider with bank verification so far (docs/bank-verification.md)
+      waitMs: cfg.SETTLE_AUTH_WAIT_MS,
+    }),
+    idempotency: createIdempotencyRepo(pool),
+    // The fingerprint key is the API's one HMAC root; idempotency derives its own sub-keys (HKDF).
+    idempotencySecret: Buffer.from(cfg.SETTLE_FINGERPRINT_KEY, 'base64'),
+    webhooks: {
+      repo: createWebhooksRepo(pool),
+      verifiers: buildWebhookVerifiers(cfg),
+      webhookKey: cfg.SETTLE_WEBHOOK_KEY ? Buffer.from(cfg.SETTLE_WEBHOOK_KEY, 'base64') : undefined,
+      urlPolicy: urlPolicyFromConfig(cfg),
+    },
+    logger,
+    config: {
+      adminAllowlist: cfg.SETTLE_ADMIN_ALLOWLIST,
+      trustProxy: cfg.SETTLE_TRUST_PROXY,
+      legalEntity: cfg.SETTLE_LEGAL_ENTITY,
+    },
+    audit,
+    operators: createOperatorsRepo(pool),
+    totpKey: cfg.SETTLE_TOTP_KEY ? Buffer.from(cfg.SETTLE_TOTP_KEY, 'base64') : undefined,
+    rateLimits: {
+      authPerMinute: cfg.SETTLE_RATE_LIMIT_AUTH_PER_MINUTE,
+      clientPerMinute: cfg.SETTLE_RATE_LIMIT_CLIENT_PER_MINUTE,
+    },
+  });
+
+  const tls =
+    cfg.SETTLE_TLS_CERT_FILE && cfg.SETTLE_TLS_KEY_FILE
+      ? { cert: fs.readFileSync(cfg.SETTLE_TLS_CERT_FILE), key: fs.readFileSync(cfg.SETTLE_TLS_KEY_FILE) }
+      : undefined;
+  const server = createApiServer(app, tls);
+  collectDefaultMetrics();
+  const metrics = http.createServer((_req, res) => {
+    register.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': register.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+
+  // Signal handlers before anything can take time, so a stop request is never lost.
+  const stop = () => {
+    logger.info('api stopping');
+    metrics.close();
+    server.close(() => {
+      void processEvent('process.stop')
+        .catch((err: unknown) => logger.error({ err }, 'audit append failed'))
+        .then(() => Promise.allSettled([pool.end(), temporal.connection.close()]))
+        .then(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.PORT, cfg.HOST, resolve);
+  });
+  if (cfg.METRICS_PORT > 0) metrics.listen(cfg.METRICS_PORT, '127.0.0.1');
+  logger.info({ host: cfg.HOST, port: cfg.PORT, tls: !!tls }, 'api listening');
+  signalReady('api');
+  await processEvent('process.start');
+  // Merchant webhooks (issue 4): one dispatcher per deployment moves outbox events to deliveries.
+  await temporal.workflow.start(webhookDispatcherWorkflow, {
+    workflowId: webhookDispatcherId(),
+    taskQueue: cfg.SETTLE_TASK_QUEUE,
+    args: [{ pollMs: 1000 }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`api: ${/EADDRINUSE/.test(msg) ? 'the API port is already in use (PORT)' : msg}\n`);
+    process.exit(1);
+  });
+}

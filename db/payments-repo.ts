@@ -1,0 +1,146 @@
+/**
+ * PostgreSQL projections of payments and refunds, written by activities from workflow state and read
+ * by the API (GET /v1/payments...). Writes are versioned upserts: an older projection never wins.
+ */
+import type { PaymentView, RefundRecord } from '../domain/payment';
+import type { PaymentStatus } from '../domain/payment-state';
+import type { Pool } from './pool';
+
+interface Row {
+  id: string;
+  client_id: string;
+  status: PaymentStatus;
+  amount: number;
+  currency: string;
+  amount_capturable: number;
+  amount_captured: number;
+  amount_refunded: number;
+  capture: 'manual' | 'automatic';
+  provider: string;
+  provider_reference: string | null;
+  token: string;
+  brand: string | null;
+  last4: string | null;
+  decline_code: string | null;
+  authorization_expires_at: Date | null;
+  merchant_reference: string | null;
+  description: string | null;
+  metadata: Record<string, string> | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toView(r: Row): PaymentView {
+  const v: PaymentView = {
+    id: r.id,
+    status: r.status,
+    amount: r.amount,
+    currency: r.currency,
+    amountCapturable: r.amount_capturable,
+    amountCaptured: r.amount_captured,
+    amountRefunded: r.amount_refunded,
+    capture: r.capture,
+    provider: r.provider,
+    providerReference: r.provider_reference,
+    paymentMethod: { token: r.token, brand: r.brand ?? 'unknown', last4: r.last4 ?? '' },
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+  if (r.decline_code) v.declineCode = r.decline_code;
+  if (r.authorization_expires_at) v.authorizationExpiresAt = r.authorization_expires_at.toISOString();
+  if (r.merchant_reference !== null) v.merchantReference = r.merchant_reference;
+  if (r.description !== null) v.description = r.description;
+  if (r.metadata !== null) v.metadata = r.metadata;
+  return v;
+}
+
+export function createPaymentsRepo(pool: Pool) {
+  return {
+    async upsert(clientId: string, p: PaymentView, version: number): Promise<void> {
+      await pool.query(
+        `INSERT INTO payments (id, client_id, status, amount, currency, amount_capturable, amount_captured, amount_refunded,
+           capture, provider, provider_reference, token, brand, last4, decline_code, authorization_expires_at,
+           merchant_reference, description, metadata, version, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+         ON CONFLICT (id) DO UPDATE SET
+           status = EXCLUDED.status, amount_capturable = EXCLUDED.amount_capturable,
+           amount_captured = EXCLUDED.amount_captured, amount_refunded = EXCLUDED.amount_refunded,
+           provider = EXCLUDED.provider, provider_reference = EXCLUDED.provider_reference,
+           decline_code = EXCLUDED.decline_code, authorization_expires_at = EXCLUDED.authorization_expires_at,
+           version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+         WHERE payments.version < EXCLUDED.version`,
+        [
+          p.id,
+          clientId,
+          p.status,
+          p.amount,
+          p.currency,
+          p.amountCapturable,
+          p.amountCaptured,
+          p.amountRefunded,
+          p.capture,
+          p.provider,
+          p.providerReference,
+          p.paymentMethod.token,
+          p.paymentMethod.brand,
+          p.paymentMethod.last4,
+          p.declineCode ?? null,
+          p.authorizationExpiresAt ?? null,
+          p.merchantReference ?? null,
+          p.description ?? null,
+          p.metadata ? JSON.stringify(p.metadata) : null,
+          version,
+          p.createdAt,
+          p.updatedAt,
+        ],
+      );
+    },
+
+    async upsertRefund(r: RefundRecord): Promise<void> {
+      await pool.query(
+        `INSERT INTO refunds (id, payment_id, amount, status, reason, provider_refund_id, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,now())
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, provider_refund_id = EXCLUDED.provider_refund_id,
+           updated_at = now()`,
+        [r.id, r.paymentId, r.amount, r.status, r.reason ?? null, r.providerRefundId ?? null, r.createdAt],
+      );
+    },
+
+    /** `clientId` undefined = operator read (all clients). */
+    async get(id: string, clientId: string | undefined): Promise<PaymentView | undefined> {
+      const r = await pool.query<Row>(
+        'SELECT * FROM payments WHERE id = $1 AND ($2::text IS NULL OR client_id = $2)',
+        [id, clientId ?? null],
+      );
+      return r.rows[0] ? toView(r.rows[0]) : undefined;
+    },
+
+    async list(q: {
+      clientId: string | undefined;
+      status?: PaymentStatus | undefined;
+      limit: number;
+      startingAfter?: string | undefined;
+    }): Promise<{ data: PaymentView[]; hasMore: boolean }> {
+      // Keyset pagination on (created_at, id) descending, anchored at the `startingAfter` row.
+      const r = await pool.query<Row>(
+        `SELECT p.* FROM payments p
+          WHERE ($1::text IS NULL OR p.client_id = $1)
+            AND ($2::text IS NULL OR p.status = $2)
+            AND ($3::text IS NULL OR (p.created_at, p.id) < (SELECT a.created_at, a.id FROM payments a WHERE a.id = $3))
+          ORDER BY p.created_at DESC, p.id DESC
+          LIMIT $4`,
+        [q.clientId ?? null, q.status ?? null, q.startingAfter ?? null, q.limit + 1],
+      );
+      return { data: r.rows.slice(0, q.limit).map(toView), hasMore: r.rows.length > q.limit };
+    },
+
+    async exists(id: string, clientId: string | undefined): Promise<boolean> {
+      const r = await pool.query(
+        'SELECT 1 FROM payments WHERE id = $1 AND ($2::text IS NULL OR client_id = $2)',
+        [id, clientId ?? null],
+      );
+      return (r.rowCount ?? 0) > 0;
+    },
+  };
+}
+export type PaymentsRepo = ReturnType<typeof createPaymentsRepo>;

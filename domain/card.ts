@@ -1,0 +1,76 @@
+/**
+ * Card-number rules: Luhn, length per brand, brand and BIN detection (8-digit BINs for 16+ digit
+ * PANs, as ISO/IEC 7812 moved to), expiry. Pure; never logs or echoes a number.
+ */
+import { luhnValid } from '../security/redaction';
+
+export type CardBrand =
+  'visa' | 'mastercard' | 'amex' | 'discover' | 'jcb' | 'diners' | 'unionpay' | 'maestro' | 'unknown';
+
+const BRANDS: Array<{ brand: CardBrand; test: (p: string) => boolean; lengths: number[] }> = [
+  { brand: 'amex', test: (p) => /^3[47]/.test(p), lengths: [15] },
+  { brand: 'diners', test: (p) => /^3(0[0-5]|[689])/.test(p), lengths: [14, 16, 17, 18, 19] },
+  { brand: 'jcb', test: (p) => inRange(p, 4, 3528, 3589), lengths: [16, 17, 18, 19] },
+  {
+    brand: 'discover',
+    test: (p) => /^(6011|64[4-9]|65)/.test(p) || inRange(p, 6, 622126, 622925),
+    lengths: [16, 17, 18, 19],
+  },
+  { brand: 'unionpay', test: (p) => /^62/.test(p), lengths: [16, 17, 18, 19] },
+  { brand: 'mastercard', test: (p) => inRange(p, 2, 51, 55) || inRange(p, 4, 2221, 2720), lengths: [16] },
+  {
+    brand: 'maestro',
+    test: (p) => /^(5018|5020|5038|5893|6304|6759|676[1-3])/.test(p),
+    lengths: [12, 13, 14, 15, 16, 17, 18, 19],
+  },
+  { brand: 'visa', test: (p) => p.startsWith('4'), lengths: [13, 16, 19] },
+];
+
+function inRange(pan: string, digits: number, lo: number, hi: number): boolean {
+  const n = Number(pan.slice(0, digits));
+  return n >= lo && n <= hi;
+}
+
+export function detectBrand(pan: string): CardBrand {
+  return BRANDS.find((b) => b.test(pan))?.brand ?? 'unknown';
+}
+
+/** 8-digit BIN for PANs of 16 digits or more, 6 digits otherwise (PCI DSS 3.4.1 truncation rules). */
+export function binOf(pan: string): string {
+  return pan.slice(0, pan.length >= 16 ? 8 : 6);
+}
+
+export type CardFieldError = { field: string; code: string; message: string };
+
+export function validatePan(raw: string): { pan: string } | CardFieldError {
+  const pan = raw.replace(/[ -]/g, '');
+  if (!/^\d{12,19}$/.test(pan)) {
+    return { field: 'number', code: 'invalid_number', message: 'Card number must be 12 to 19 digits' };
+  }
+  if (!luhnValid(pan))
+    return { field: 'number', code: 'invalid_number', message: 'Card number failed the Luhn check' };
+  const brand = BRANDS.find((b) => b.test(pan));
+  if (brand && !brand.lengths.includes(pan.length)) {
+    return {
+      field: 'number',
+      code: 'invalid_number',
+      message: `Card number length is not valid for ${brand.brand}`,
+    };
+  }
+  return { pan };
+}
+
+/** A card is valid through the last day of its expiry month (UTC). */
+export function isExpired(expMonth: number, expYear: number, now: Date): boolean {
+  const y = now.getUTCFullYear();
+  const m = now.getUTCMonth() + 1;
+  return expYear < y || (expYear === y && expMonth < m);
+}
+
+export function validateCvc(cvc: string, brand: CardBrand): CardFieldError | undefined {
+  const len = brand === 'amex' ? 4 : 3;
+  if (!new RegExp(`^\\d{${len}}$`).test(cvc)) {
+    return { field: 'cvc', code: 'invalid_cvc', message: `CVC must be ${len} digits` };
+  }
+  return undefined;
+}

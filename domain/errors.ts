@@ -1,0 +1,76 @@
+/**
+ * The contract's error types (API.md "Errors") and the one AppError that carries them through the
+ * layers. The API's error middleware is the only place that turns an AppError into HTTP.
+ */
+export const ERROR_TYPES = [
+  'invalid_request',
+  'authentication',
+  'authorization',
+  'card_error',
+  'idempotency',
+  'conflict',
+  'not_found',
+  'rate_limit',
+  'provider_unavailable',
+  'internal',
+] as const;
+export type ErrorType = (typeof ERROR_TYPES)[number];
+
+/** Default HTTP status per type; individual errors may override (e.g. 422 for some invalid_request). */
+export const STATUS_BY_TYPE: Readonly<Record<ErrorType, number>> = {
+  invalid_request: 400,
+  authentication: 401,
+  authorization: 403,
+  card_error: 402,
+  idempotency: 409,
+  conflict: 409,
+  not_found: 404,
+  rate_limit: 429,
+  provider_unavailable: 503,
+  internal: 500,
+};
+
+export class AppError extends Error {
+  readonly type: ErrorType;
+  readonly code: string;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    type: ErrorType,
+    code: string,
+    message: string,
+    opts: { status?: number; details?: Record<string, unknown> } = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.type = type;
+    this.code = code;
+    this.status = opts.status ?? STATUS_BY_TYPE[type];
+    this.details = opts.details;
+  }
+}
+
+export const invalidRequest = (code: string, message: string, details?: Record<string, unknown>) =>
+  new AppError('invalid_request', code, message, details ? { details } : {});
+export const notFound = (what: string) => new AppError('not_found', 'resource_missing', `No such ${what}`);
+export const conflict = (message: string, details?: Record<string, unknown>) =>
+  new AppError('conflict', 'invalid_state', message, details ? { details } : {});
+
+/**
+ * Failure types raised by activities as ApplicationFailure.type. Workflows branch on these strings
+ * (class names do not survive bundling). Each provider's errors.ts maps SDK errors onto them.
+ */
+export const FAILURE_TYPES = {
+  /** The provider could not be reached or answered 5xx/429: retry with backoff. */
+  ProviderUnavailable: 'ProviderUnavailable',
+  /** The request may or may not have taken effect (timeout after send): sync before resending. */
+  ProviderOutcomeUnknown: 'ProviderOutcomeUnknown',
+  /** The provider rejected the request as malformed: retrying cannot help. */
+  ProviderInvalidRequest: 'ProviderInvalidRequest',
+  /** The vault cannot serve the token (deleted, shredded, expired CVC is not this). */
+  CardUnavailable: 'CardUnavailable',
+  /** Our own input validation failed: retrying cannot help. */
+  ValidationFailed: 'ValidationFailed',
+} as const;
+export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];

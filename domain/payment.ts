@@ -1,0 +1,114 @@
+/**
+ * The payment as the workflow holds it and as the API shows it (API.md "Payment object").
+ * PaymentState lives in the workflow; PaymentView is the contract shape, derived in one place.
+ */
+import type { Amounts, CaptureMode, PaymentStatus } from './payment-state';
+
+export interface PaymentInput {
+  paymentId: string;
+  clientId: string;
+  legalEntity: string;
+  amount: number;
+  currency: string;
+  capture: CaptureMode;
+  provider: string;
+  /** The request's explicit provider (absent: the routing rule decides; issue 4 failover). */
+  requestedProvider?: string | undefined;
+  token: string;
+  brand: string;
+  last4: string;
+  merchantReference?: string | undefined;
+  description?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+  createdAt: string;
+  /** Task queue of the card-data worker (workflows never read env: it arrives here). */
+  cardTaskQueue: string;
+  /** Default authorization window when the provider gives no capture_before (7 days). */
+  authorizationWindowMs?: number | undefined;
+}
+
+export interface RefundRecord {
+  id: string;
+  paymentId: string;
+  amount: number;
+  status: 'pending' | 'succeeded' | 'failed';
+  reason?: string | undefined;
+  providerRefundId?: string | undefined;
+  createdAt: string;
+}
+
+export interface PaymentState extends Amounts {
+  status: PaymentStatus;
+  providerReference: string | null;
+  declineCode: string | null;
+  authorizationExpiresAt: string | null;
+  captures: Array<{ n: number; amount: number; providerCaptureId: string; at: string }>;
+  refunds: RefundRecord[];
+  updatedAt: string;
+  /** Grows with every change; projections keep the highest. */
+  version: number;
+}
+
+export interface PaymentView {
+  id: string;
+  status: PaymentStatus;
+  amount: number;
+  currency: string;
+  amountCapturable: number;
+  amountCaptured: number;
+  amountRefunded: number;
+  capture: CaptureMode;
+  provider: string;
+  providerReference: string | null;
+  paymentMethod: { token: string; brand: string; last4: string };
+  declineCode?: string;
+  authorizationExpiresAt?: string;
+  merchantReference?: string;
+  description?: string;
+  metadata?: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function initialState(input: PaymentInput): PaymentState {
+  return {
+    status: 'processing',
+    amount: input.amount,
+    amountCapturable: 0,
+    amountCaptured: 0,
+    amountRefunded: 0,
+    providerReference: null,
+    declineCode: null,
+    authorizationExpiresAt: null,
+    captures: [],
+    refunds: [],
+    updatedAt: input.createdAt,
+    version: 1,
+  };
+}
+
+export function toView(input: PaymentInput, s: PaymentState): PaymentView {
+  const v: PaymentView = {
+    id: input.paymentId,
+    status: s.status,
+    amount: input.amount,
+    currency: input.currency,
+    amountCapturable: s.amountCapturable,
+    amountCaptured: s.amountCaptured,
+    amountRefunded: s.amountRefunded,
+    capture: input.capture,
+    provider: input.provider,
+    providerReference: s.providerReference,
+    paymentMethod: { token: input.token, brand: input.brand, last4: input.last4 },
+    createdAt: input.createdAt,
+    updatedAt: s.updatedAt,
+  };
+  if (s.declineCode) v.declineCode = s.declineCode;
+  if (s.authorizationExpiresAt && (s.status === 'authorized' || s.status === 'partially_captured')) {
+    v.authorizationExpiresAt = s.authorizationExpiresAt;
+  }
+  if (input.merchantReference !== undefined) v.merchantReference = input.merchantReference;
+  if (input.description !== undefined) v.description = input.description;
+  if (input.metadata !== undefined) v.metadata = input.metadata;
+  return v;
+}

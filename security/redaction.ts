@@ -1,0 +1,61 @@
+/**
+ * Card-number scrubbing for anything that leaves the process as text (log lines, error messages).
+ * Any Luhn-valid run of 13-19 digits (optionally separated by single spaces or dashes) is replaced by
+ * BIN (first 6) + '…' + last 4. Luhn-invalid digit runs (order numbers, amounts) are left alone.
+ */
+const CANDIDATE = /(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])/g;
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+export function maskPan(digits: string): string {
+  return `${digits.slice(0, 6)}…${digits.slice(-4)}`;
+}
+
+export function scrubCardNumbers(text: string): string {
+  return text.replace(CANDIDATE, (match) => {
+    const digits = match.replace(/[ -]/g, '');
+    if (digits.length < 13 || digits.length > 19 || !luhnValid(digits)) return match;
+    return maskPan(digits);
+  });
+}
+
+/** Deep-scrub any JSON-like value (strings scrubbed; known secret keys replaced). */
+const SECRET_KEYS =
+  /^(number|pan|cardNumber|cvc|cvv|cvv2|password|clientSecret|secret|accessToken|mfaToken|code|authorization|privateKey|amounts)$/i;
+
+export function scrubValue(value: unknown, depth = 0): unknown {
+  if (depth > 8) return '[depth]';
+  if (typeof value === 'string') return scrubCardNumbers(value);
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, depth + 1));
+  // Errors keep message and stack in non-enumerable properties: serialize them here (pino runs
+  // formatters.log before serializers), or the error would reach the log as `{}`.
+  if (value instanceof Error) {
+    const e = value as Error & { code?: unknown; type?: unknown; cause?: unknown };
+    return {
+      type: e.name,
+      message: scrubCardNumbers(e.message),
+      stack: e.stack === undefined ? undefined : scrubCardNumbers(e.stack),
+      ...(typeof e.code === 'string' ? { code: e.code } : {}),
+      ...(e.cause !== undefined ? { cause: scrubValue(e.cause, depth + 1) } : {}),
+    };
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[k] = SECRET_KEYS.test(k) ? '[redacted]' : scrubValue(v, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,337 @@
+/**
+ * A real Settle stack inside a test file: payment worker + card-data worker on their own task queues
+ * (so test files never pick up each other's tasks), the Express app, on the run's Temporal dev server
+ * and PostgreSQL database. Keys are generated here, at test time.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import request from 'supertest';
+import type { Express } from 'express';
+import { createApp } from '../../api/app';
+import { createPaymentsService } from '../../api/payments-service';
+import { createClientsRepo, type Role } from '../../db/clients-repo';
+import { createAuditLog, type AuditLog } from '../../db/audit-repo';
+import { createOperatorsRepo, type OperatorRole, type OperatorsRepo } from '../../db/operators-repo';
+import type { RateLimitConfig } from '../../api/middleware/rate-limit';
+import { provisionOperator } from '../../cli/operators';
+import { systemClock, type Clock } from '../../security/clock';
+import { createIdempotencyRepo } from '../../db/idempotency-repo';
+import { createPaymentsRepo } from '../../db/payments-repo';
+import { createPool, type Pool } from '../../db/pool';
+import { newId } from '../../domain/ids';
+import { createProviderRegistry, type ProviderRegistry } from '../../activities/providers/registry';
+import { createSandboxProvider } from '../../activities/providers/sandbox/adapter';
+import { createLogger } from '../../security/logger';
+import { hashSecret, newClientSecret } from '../../security/passwords';
+import { createTokenService, type TokenService } from '../../security/tokens';
+import { configurePayloadEncryption, createVaultFromConfig } from '../../security/vault-factory';
+import type { Vault } from '../../security/vault';
+import { createCardWorker } from '../../workers/card-worker';
+import { createPaymentWorker } from '../../workers/payment-worker';
+import { dataConverter } from '../../workflows/data-converter';
+import { createBankAccountsService, type BankAccountsService } from '../../api/bank-accounts-service';
+import { createSandboxBankProvider } from '../../activities/providers/sandbox/bank';
+import { createBankAccountsRepo } from '../../db/bank-accounts-repo';
+import { bankSecretsFromConfig, type BankSecrets } from '../../security/bank-secrets';
+import { createWebhooksRepo, type WebhooksRepo } from '../../db/webhooks-repo';
+import type { UrlPolicy } from '../../security/url-guard';
+import type { WebhookVerifier } from '../../workers/providers';
+import type { ProviderName } from '../../activities/providers/types';
+import {
+  webhookDispatcherId,
+  webhookDispatcherWorkflow,
+  type DeliverySchedule,
+} from '../../workflows/webhook-delivery';
+
+let runtimeInstalled = false;
+/** Where SDK core/worker log lines go while a test captures them (leak test); else dropped. */
+let runtimeSink: ((line: string) => void) | undefined;
+
+export interface Stack {
+  app: Express;
+  http: ReturnType<typeof request>;
+  pool: Pool;
+  client: Client;
+  vault: Vault;
+  tokens: TokenService;
+  taskQueue: string;
+  cardTaskQueue: string;
+  createClient(role?: Role): Promise<{ clientId: string; clientSecret: string }>;
+  /** A service client with a fresh token: returns the Authorization header value. */
+  serviceAuth(): Promise<{ clientId: string; authorization: string }>;
+  audit: AuditLog;
+  operators: OperatorsRepo;
+  totpKey: Buffer;
+  /** A real operator (argon2 password, sealed TOTP secret); log in through /v1/auth/login + /mfa. */
+  createOperator(
+    role: OperatorRole,
+  ): Promise<{ id: string; username: string; password: string; totpSecret: string }>;
+  /** An operator with a live server-side session and a token for it (skips the login round trip). */
+  operatorAuth(role: OperatorRole): Promise<{ operatorId: string; sid: string; authorization: string }>;
+  /** Bank accounts (issue 7): the service (applyBankProviderEvent) and the secrets (test MACs). */
+  bankAccounts: BankAccountsService;
+  bankSecrets: BankSecrets;
+  /** Webhooks in/out (issue 4): the repository and the key that seals endpoint secrets. */
+  webhooks: WebhooksRepo;
+  webhookKey: Buffer;
+  stop(): Promise<void>;
+}
+
+export function testKeyEnv() {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return {
+    SETTLE_KEY_PROVIDER: 'local' as const,
+    SETTLE_LOCAL_MASTER_KEY: randomBytes(32).toString('base64'),
+    SETTLE_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
+    SETTLE_JWT_PRIVATE_KEY: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    AWS_REGION: 'us-east-1',
+  };
+}
+
+export function testEnv(): { temporalAddress: string; databaseUrl: string } {
+  const temporalAddress = process.env.SETTLE_TEST_TEMPORAL_ADDRESS;
+  const databaseUrl = process.env.SETTLE_TEST_DATABASE_URL;
+  if (!temporalAddress || !databaseUrl) throw new Error('integration global setup did not run');
+  return { temporalAddress, databaseUrl };
+}
+
+export async function startStack(
+  opts: {
+    authWaitMs?: number;
+    providers?: (pool: Pool) => ProviderRegistry;
+    workers?: boolean;
+    /** Vault keys to use (e.g. shared with a card worker started as a child process). */
+    keys?: ReturnType<typeof testKeyEnv>;
+    /** false: start no in-process card-data worker (a test runs its own process). */
+    cardWorker?: boolean;
+    /** Time source for lockout/idle timeout (security tests pass a manual clock). */
+    clock?: Clock;
+    /** Express trust proxy setting and admin allowlist (security tests simulate other sources). */
+    trustProxy?: string;
+    adminAllowlist?: string;
+    /** Default: limits high enough that no functional test is throttled. */
+    rateLimits?: RateLimitConfig;
+    /** Capture every log line the API and the SDK runtime write (the leak test scans them). */
+    logSink?: (line: string) => void;
+    /** Bank verification window / reminders (short in tests) and the sandbox bank's hang time. */
+    bank?: { windowMs?: number; reminderAfterMs?: number[]; hangMs?: number };
+    /**
+     * Webhooks (issue 4): provider webhook verifiers, and a merchant-webhook dispatcher for this
+     * stack's task queue (only tests about merchant webhooks start one: it claims every outbox event).
+     */
+    webhooks?: {
+      verifiers?: Map<ProviderName, WebhookVerifier>;
+      dispatcher?: { pollMs: number; schedule?: DeliverySchedule };
+      /** SSRF guard (API + payment worker); default strict, as in production (https, public only). */
+      urlPolicy?: UrlPolicy;
+    };
+  } = {},
+): Promise<Stack> {
+  if (!runtimeInstalled) {
+    // Keep SDK core logs out of the test output (a capturing test gets them through runtimeSink).
+    const sink =
+      (level: string) =>
+      (message: string, meta?: Record<string, unknown>): void =>
+        runtimeSink?.(JSON.stringify({ level, message, meta }));
+    Runtime.install({
+      logger: {
+        log: (level, message, meta) => sink(level)(message, meta),
+        trace: sink('TRACE'),
+        debug: sink('DEBUG'),
+        info: sink('INFO'),
+        warn: sink('WARN'),
+        error: sink('ERROR'),
+      },
+    });
+    runtimeInstalled = true;
+  }
+  const { temporalAddress, databaseUrl } = testEnv();
+  const keys = opts.keys ?? testKeyEnv();
+  const pool = createPool(databaseUrl, 'settle-test', 5);
+  if (opts.logSink) runtimeSink = opts.logSink;
+  configurePayloadEncryption(keys, pool);
+  const bankSecrets = bankSecretsFromConfig(keys);
+  const suffix = randomBytes(4).toString('hex');
+  const taskQueue = `settle-test-${suffix}`;
+  const cardTaskQueue = `settle-test-card-${suffix}`;
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection, dataConverter });
+  const vault = createVaultFromConfig(keys, pool);
+  const tokens = createTokenService({
+    privateKeyPem: keys.SETTLE_JWT_PRIVATE_KEY,
+    issuer: 'settle',
+    audience: 'settle-api',
+    ttlSeconds: 900,
+  });
+  const clients = createClientsRepo(pool);
+  const clock = opts.clock ?? systemClock;
+  const audit = createAuditLog(pool, clock);
+  const operators = createOperatorsRepo(pool);
+  const totpKey = randomBytes(32);
+  const webhookKey = randomBytes(32);
+  const webhooks = createWebhooksRepo(pool);
+  const providers = opts.providers
+    ? opts.providers(pool)
+    : createProviderRegistry([createSandboxProvider({ pool })]);
+
+  const workers: Worker[] = [];
+  const runs: Array<Promise<void>> = [];
+  let nativeConnection: NativeConnection | undefined;
+  if (opts.workers !== false) {
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    workers.push(
+      await createPaymentWorker({
+        connection: nativeConnection,
+        namespace: 'default',
+        taskQueue,
+        pool,
+        webhookKey,
+        urlPolicy: opts.webhooks?.urlPolicy,
+      }),
+    );
+    if (opts.cardWorker !== false) {
+      workers.push(
+        await createCardWorker({
+          connection: nativeConnection,
+          namespace: 'default',
+          taskQueue: cardTaskQueue,
+          vault,
+          providers,
+          bank: {
+            bankAccounts: createBankAccountsRepo(pool),
+            secrets: bankSecrets,
+            providers: new Map([['sandbox', createSandboxBankProvider({ pool, hangMs: opts.bank?.hangMs })]]),
+          },
+          routing: { pool },
+        }),
+      );
+    }
+    for (const w of workers) runs.push(w.run());
+  }
+
+  const bankAccounts = createBankAccountsService({
+    client,
+    bankAccounts: createBankAccountsRepo(pool),
+    secrets: bankSecrets,
+    taskQueue,
+    cardTaskQueue,
+    legalEntity: 'default',
+    provider: 'sandbox',
+    waitMs: opts.authWaitMs ?? 20_000,
+    windowMs: opts.bank?.windowMs,
+    reminderAfterMs: opts.bank?.reminderAfterMs,
+  });
+  const app = createApp({
+    bankAccounts,
+    pool,
+    temporal: client,
+    tokens,
+    clients,
+    vault,
+    payments: createPaymentsService({
+      client,
+      payments: createPaymentsRepo(pool),
+      vault,
+      taskQueue,
+      cardTaskQueue,
+      enabledProviders: providers.names(),
+      defaultProvider: 'sandbox',
+      authWaitMs: opts.authWaitMs ?? 20_000,
+    }),
+    idempotency: createIdempotencyRepo(pool),
+    idempotencySecret: Buffer.from(keys.SETTLE_FINGERPRINT_KEY, 'base64'),
+    webhooks: {
+      repo: webhooks,
+      verifiers: opts.webhooks?.verifiers ?? new Map(),
+      webhookKey,
+      urlPolicy: opts.webhooks?.urlPolicy,
+    },
+    logger: opts.logSink
+      ? createLogger({ level: 'trace', destination: { write: (line: string) => opts.logSink!(line) } })
+      : createLogger({ level: 'silent' }),
+    config: {
+      adminAllowlist: opts.adminAllowlist ?? '127.0.0.1/32,::1/128',
+      trustProxy: opts.trustProxy ?? 'false',
+      legalEntity: 'default',
+    },
+    audit,
+    operators,
+    totpKey,
+    clock,
+    rateLimits: opts.rateLimits ?? { authPerMinute: 100_000, clientPerMinute: 100_000 },
+  });
+
+  if (opts.webhooks?.dispatcher && opts.workers !== false) {
+    await client.workflow.start(webhookDispatcherWorkflow, {
+      workflowId: webhookDispatcherId(taskQueue),
+      taskQueue,
+      args: [opts.webhooks.dispatcher],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  }
+
+  async function createOperator(role: OperatorRole) {
+    const username = `op-${randomBytes(6).toString('hex')}`;
+    const password = randomBytes(12).toString('base64url');
+    const op = await provisionOperator({ operators, totpKey }, { username, role, password });
+    return { id: op.id, username, password, totpSecret: op.totpSecret };
+  }
+
+  async function createClient(role: Role = 'service') {
+    const clientId = newId('cli');
+    const clientSecret = newClientSecret();
+    await clients.insert({
+      id: clientId,
+      name: `test-${clientId}`,
+      role,
+      secretHash: await hashSecret(clientSecret),
+    });
+    return { clientId, clientSecret };
+  }
+
+  return {
+    app,
+    http: request(app),
+    pool,
+    client,
+    vault,
+    tokens,
+    taskQueue,
+    cardTaskQueue,
+    createClient,
+    async serviceAuth() {
+      const { clientId } = await createClient('service');
+      return { clientId, authorization: `Bearer ${await tokens.issue({ sub: clientId, role: 'service' })}` };
+    },
+    audit,
+    operators,
+    totpKey,
+    createOperator,
+    async operatorAuth(role: OperatorRole) {
+      const op = await createOperator(role);
+      const sid = `ses_${randomBytes(12).toString('hex')}`;
+      await operators.createSession(sid, op.id, clock.now());
+      const token = await tokens.issue({ sub: op.id, role, sid });
+      return { operatorId: op.id, sid, authorization: `Bearer ${token}` };
+    },
+    bankAccounts,
+    bankSecrets,
+    webhooks,
+    webhookKey,
+    async stop() {
+      if (opts.webhooks?.dispatcher && opts.workers !== false) {
+        await client.workflow
+          .getHandle(webhookDispatcherId(taskQueue))
+          .terminate('test stack stopped')
+          .catch(() => undefined);
+      }
+      for (const w of workers) w.shutdown();
+      await Promise.allSettled(runs);
+      await nativeConnection?.close();
+      await connection.close();
+      await pool.end();
+      if (opts.logSink) runtimeSink = undefined;
+    },
+  };
+}

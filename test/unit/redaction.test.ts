@@ -1,0 +1,65 @@
+/** The card-number scrubber and the one logger: PANs are masked to BIN + last 4 wherever they appear. */
+import { Writable } from 'node:stream';
+import { createLogger } from '../../security/logger';
+import { luhnValid, scrubCardNumbers, scrubValue } from '../../security/redaction';
+
+const VISA = '4242424242424242';
+const AMEX = '378282246310005'; // 15 digits
+const VISA13 = '4222222222222'; // 13 digits
+const UNIONPAY16 = '6250941006528599'; // Stripe's UnionPay test number
+const LONG19 = '6205500000000000004'; // Stripe's 19-digit UnionPay test number
+
+test('Luhn-valid 13-19 digit runs are masked to BIN + last 4, in any surrounding text', () => {
+  expect(scrubCardNumbers(`pan=${VISA}.`)).toBe('pan=424242…4242.');
+  expect(scrubCardNumbers(`amex ${AMEX} end`)).toBe('amex 378282…0005 end');
+  expect(scrubCardNumbers(VISA13)).toBe('422222…2222');
+  expect(scrubCardNumbers(`x${UNIONPAY16}y`)).toBe('x625094…8599y');
+  expect(scrubCardNumbers(LONG19)).toBe('620550…0004');
+  expect(scrubCardNumbers('4242 4242 4242 4242 and 4242-4242-4242-4242')).toBe('424242…4242 and 424242…4242');
+});
+
+test('Luhn-invalid numbers, short or long runs are left alone (order ids, amounts, timestamps)', () => {
+  expect(luhnValid('4242424242424241')).toBe(false);
+  expect(scrubCardNumbers('order 4242424242424241')).toBe('order 4242424242424241');
+  expect(scrubCardNumbers('amount 123456789012')).toBe('amount 123456789012'); // 12 digits
+  expect(scrubCardNumbers('id 42424242424242424242')).toBe('id 42424242424242424242'); // 20 digits
+});
+
+test('scrubValue masks nested strings and redacts secret-named keys', () => {
+  const out = scrubValue({ a: [`card ${VISA}`], number: VISA, cvc: '123', nested: { msg: VISA } });
+  expect(out).toEqual({
+    a: ['card 424242…4242'],
+    number: '[redacted]',
+    cvc: '[redacted]',
+    nested: { msg: '424242…4242' },
+  });
+});
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  return { lines, logger: createLogger({ level: 'trace', destination }) };
+}
+
+test('the logger masks a PAN in messages, fields and error messages and stacks', () => {
+  const { lines, logger } = capture();
+  logger.info(`charging ${VISA}`);
+  logger.info({ detail: `card ${VISA}`, card: { number: VISA, cvc: '987' } }, 'fields');
+  logger.error({ err: new Error(`provider said: bad card ${VISA}`) }, 'failed');
+  logger.warn({ req: { headers: { authorization: 'Bearer abc.def' } } }, 'auth');
+  logger.error(new Error(`direct ${VISA}`));
+  const all = lines.join('\n');
+  expect(lines).toHaveLength(5);
+  expect(all).not.toContain(VISA);
+  expect(all).not.toContain('987');
+  expect(all).not.toContain('abc.def');
+  expect(all).toContain('charging 424242…4242');
+  expect(all).toContain('provider said: bad card 424242…4242');
+  expect(JSON.parse(lines[2]!).err.stack).toContain('424242…4242');
+  expect(all).toContain('direct 424242…4242');
+});

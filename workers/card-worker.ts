@@ -1,0 +1,109 @@
+/**
+ * Composition root of the card-data worker: the ONLY process that decrypts cards and calls providers
+ * with them. Its own task queue (SETTLE_CARD_TASK_QUEUE); no workflows. This process and the vault
+ * key are the cardholder-data environment boundary (compliance/cde-boundary.md).
+ */
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createCardActivities } from '../activities/card-activities';
+import {
+  createBankProviderActivities,
+  type BankProviderActivityDeps,
+} from '../activities/bank-provider-activities';
+import { createSandboxBankProvider } from '../activities/providers/sandbox/bank';
+import { createBankAccountsRepo } from '../db/bank-accounts-repo';
+import { bankSecretsFromConfig } from '../security/bank-secrets';
+import type { ProviderRegistry } from '../activities/providers/registry';
+import { createProviderRouter, createRoutingActivities } from '../activities/providers/routing';
+import type { Pool } from '../db/pool';
+import { createAuditLog } from '../db/audit-repo';
+import { assertReachable, createPool } from '../db/pool';
+import { loadOrExit } from '../domain/config';
+import { createLogger } from '../security/logger';
+import { startCvcSweeper } from '../security/cvc-sweeper';
+import { configurePayloadEncryption, createVaultFromConfig, loadKeyConfig } from '../security/vault-factory';
+import type { Vault } from '../security/vault';
+import { loadCardWorkerConfig } from './config';
+import { buildProviders } from './providers';
+import { signalReady } from '../scripts/ready';
+import { installRuntime, runUntilSignal } from './run';
+import { connectWorker, dataConverter } from './temporal-connection';
+
+export async function createCardWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  vault: Vault;
+  providers: ProviderRegistry;
+  /** Bank verification provider calls (issue 7); registered when given. */
+  bank?: BankProviderActivityDeps | undefined;
+  /** Routing rules (issue 4): per-merchant provider order from provider_routes. */
+  routing?: { pool?: Pool | undefined } | undefined;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: {
+      ...createCardActivities({ vault: opts.vault, providers: opts.providers }),
+      ...(opts.bank ? createBankProviderActivities(opts.bank) : {}),
+      ...createRoutingActivities({
+        router: createProviderRouter({ providers: opts.providers, ...opts.routing }),
+      }),
+    },
+    dataConverter,
+  });
+}
+
+async function main(): Promise<void> {
+  const cfg = loadOrExit(() => loadCardWorkerConfig());
+  installRuntime();
+  const log = createLogger({ level: cfg.LOG_LEVEL, name: 'card-worker' });
+  const pool = createPool(cfg.DATABASE_URL, 'settle-card-worker');
+  await assertReachable(pool);
+  // Key variables beyond the worker schema (per-entity KMS keys, cache bounds), parsed once.
+  const keyCfg = { ...cfg, ...loadOrExit(() => loadKeyConfig()) };
+  configurePayloadEncryption(keyCfg, pool);
+  const vault = createVaultFromConfig(keyCfg, pool);
+  const connection = await connectWorker(cfg.TEMPORAL_ADDRESS);
+  const worker = await createCardWorker({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue: cfg.SETTLE_CARD_TASK_QUEUE,
+    vault,
+    providers: buildProviders(cfg, pool),
+    bank: {
+      bankAccounts: createBankAccountsRepo(pool),
+      secrets: bankSecretsFromConfig(cfg),
+      providers: new Map([['sandbox', createSandboxBankProvider({ pool })]]),
+    },
+    routing: { pool },
+  });
+  log.info(
+    { taskQueue: cfg.SETTLE_CARD_TASK_QUEUE, providers: cfg.SETTLE_PROVIDERS },
+    'card-data worker started',
+  );
+  signalReady('card-worker');
+  // PCI DSS 3.3.1.2: CVCs unused for an hour are destroyed even if no payment ever comes.
+  const cvcSweeper = startCvcSweeper({
+    vault,
+    onSwept: (n) => log.info({ destroyed: n }, 'expired CVCs destroyed'),
+    onError: (err) => log.error({ err }, 'CVC sweep failed'),
+  });
+  await runUntilSignal(
+    worker,
+    async () => {
+      await cvcSweeper.stop();
+      await connection.close();
+      await pool.end();
+      log.info('card-data worker stopped');
+    },
+    { audit: createAuditLog(pool), name: 'card-worker' },
+  );
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`card worker: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

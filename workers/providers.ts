@@ -1,0 +1,87 @@
+/**
+ * Which providers the card-data worker enables, from configuration, each behind its own circuit
+ * breaker (activities/providers/routing.ts; in this process's memory). Also the webhook verifiers the
+ * API builds from the same variables (verification needs the webhook secrets, not the API keys).
+ */
+import Stripe from 'stripe';
+import { createBraintreeProvider } from '../activities/providers/braintree/adapter';
+import { createProviderRegistry, type ProviderRegistry } from '../activities/providers/registry';
+import {
+  createCircuitBreaker,
+  withCircuitBreaker,
+  type BreakerOptions,
+} from '../activities/providers/routing';
+import { createSandboxProvider } from '../activities/providers/sandbox/adapter';
+import { createStripeProvider } from '../activities/providers/stripe/adapter';
+import { normalizeStripeEvent, verifyStripeEvent } from '../activities/providers/stripe/webhook';
+import type { PaymentProvider, ProviderEvent, ProviderName } from '../activities/providers/types';
+import type { ProviderConfig } from '../domain/config';
+import type { Pool } from '../db/pool';
+
+type Cfg = Partial<ProviderConfig> & { SETTLE_PROVIDERS: string };
+
+const secretsOf = (cfg: Cfg) => (cfg.STRIPE_WEBHOOK_SECRETS ?? '').split(',').filter(Boolean);
+
+function missing(name: string): never {
+  // workers/config.ts already refuses this; a direct caller gets the same message.
+  throw new Error(`${name}: required when SETTLE_PROVIDERS includes this provider`);
+}
+
+function braintreeFrom(cfg: Cfg): PaymentProvider {
+  return createBraintreeProvider({
+    merchantId: cfg.BRAINTREE_MERCHANT_ID ?? missing('BRAINTREE_MERCHANT_ID'),
+    publicKey: cfg.BRAINTREE_PUBLIC_KEY ?? missing('BRAINTREE_PUBLIC_KEY'),
+    privateKey: cfg.BRAINTREE_PRIVATE_KEY ?? missing('BRAINTREE_PRIVATE_KEY'),
+    environment: cfg.BRAINTREE_ENVIRONMENT ?? 'sandbox',
+    ...(cfg.GATEWAY_HOST ? { gatewayHost: cfg.GATEWAY_HOST } : {}),
+    ...(cfg.GATEWAY_PORT ? { gatewayPort: cfg.GATEWAY_PORT } : {}),
+  });
+}
+
+export function buildProviders(cfg: Cfg, pool: Pool, breaker?: BreakerOptions): ProviderRegistry {
+  const wanted = new Set(cfg.SETTLE_PROVIDERS.split(','));
+  const list: PaymentProvider[] = [];
+  if (wanted.has('sandbox')) list.push(createSandboxProvider({ pool }));
+  if (wanted.has('stripe')) {
+    list.push(
+      createStripeProvider({
+        apiKey: cfg.STRIPE_API_KEY ?? missing('STRIPE_API_KEY'),
+        webhookSecrets: secretsOf(cfg),
+        ...(cfg.STRIPE_API_HOST ? { host: cfg.STRIPE_API_HOST } : {}),
+        ...(cfg.STRIPE_API_PORT ? { port: cfg.STRIPE_API_PORT } : {}),
+        ...(cfg.STRIPE_API_PROTOCOL ? { protocol: cfg.STRIPE_API_PROTOCOL } : {}),
+      }),
+    );
+  }
+  if (wanted.has('braintree')) list.push(braintreeFrom(cfg));
+  return createProviderRegistry(list.map((p) => withCircuitBreaker(p, createCircuitBreaker(breaker))));
+}
+
+export type WebhookVerifier = (
+  rawBody: Buffer,
+  headers: Record<string, string | undefined>,
+) => Promise<ProviderEvent>;
+
+/** Provider name -> verifier of its inbound webhooks, for the enabled providers that have webhooks. */
+export function buildWebhookVerifiers(cfg: Cfg): Map<ProviderName, WebhookVerifier> {
+  const wanted = new Set(cfg.SETTLE_PROVIDERS.split(','));
+  const out = new Map<ProviderName, WebhookVerifier>();
+  if (wanted.has('stripe')) {
+    const secrets = secretsOf(cfg);
+    // Verification is local HMAC work: the static helper needs no API key.
+    out.set('stripe', (body, headers) => {
+      try {
+        return Promise.resolve(
+          normalizeStripeEvent(verifyStripeEvent(Stripe.webhooks, body, headers, secrets)),
+        );
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+  if (wanted.has('braintree')) {
+    const bt = braintreeFrom(cfg);
+    out.set('braintree', (body, headers) => bt.parseWebhook(body, headers));
+  }
+  return out;
+}
