@@ -18,7 +18,7 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { createPool } from '../db/pool';
 import { installPayloadKeyring, payloadCodec, ENCODING_ENCRYPTED } from '../security/payload-codec';
-import { scrubCardNumbers } from '../security/redaction';
+import { findCardNumber } from '../security/redaction';
 import { configurePayloadEncryption, loadKeyConfig } from '../security/vault-factory';
 import { dataConverter } from '../workflows/data-converter';
 import type { Command } from './index';
@@ -126,13 +126,11 @@ const exportHistory: Command = async (args) => {
   await withClient(async (client) => {
     const history = await decodeHistoryPayloads(await client.workflow.getHandle(id).fetchHistory());
     const json = historyToCorpusJSON(history);
-    const clear = JSON.parse(json, (_k, v: unknown) =>
-      typeof v === 'string' && /^[A-Za-z0-9+/]{16,}={0,2}$/.test(v)
-        ? Buffer.from(v, 'base64').toString('utf8')
-        : v,
-    ) as unknown;
-    if (scrubCardNumbers(JSON.stringify(clear)) !== JSON.stringify(clear)) {
-      throw new Error(`${id}: the history contains something that looks like a card number; not exported`);
+    const found = findCardNumber(JSON.parse(json));
+    if (found) {
+      throw new Error(
+        `${id}: the history holds something that looks like a card number at ${found}; not exported`,
+      );
     }
     fs.writeFileSync(out, `${json}\n`);
     process.stdout.write(`${id}: ${history.events?.length ?? 0} events written to ${out}\n`);

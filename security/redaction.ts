@@ -59,3 +59,38 @@ export function scrubValue(value: unknown, depth = 0): unknown {
   }
   return value;
 }
+
+/** Server-made UUIDs (run ids, request ids) are hex and hyphens: their digit runs can pass Luhn. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * JSON path of the first string that holds a card number (a Luhn-valid run of 13-19 digits), also
+ * looking inside base64 values (payload data); undefined when the value is clean. Used wherever a
+ * Temporal history is written out (CLI export, the replay corpus and its tests).
+ */
+export function findCardNumber(value: unknown, at = '$'): string | undefined {
+  if (typeof value === 'string') {
+    if (UUID.test(value)) return undefined;
+    if (scrubCardNumbers(value) !== value) return at;
+    if (value.length >= 16 && BASE64.test(value)) {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      if (scrubCardNumbers(decoded) !== decoded) return `${at} (base64)`;
+    }
+    return undefined;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = findCardNumber(value[i], `${at}[${i}]`);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const hit = findCardNumber(v, `${at}.${k}`);
+      if (hit) return hit;
+    }
+  }
+  return undefined;
+}

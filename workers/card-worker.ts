@@ -25,7 +25,7 @@ import type { Vault } from '../security/vault';
 import { loadCardWorkerConfig } from './config';
 import { buildProviders } from './providers';
 import { signalReady } from '../scripts/ready';
-import { installRuntime, runUntilSignal } from './run';
+import { installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
 import { connectWorker, dataConverter } from './temporal-connection';
 
 export async function createCardWorker(opts: {
@@ -51,6 +51,7 @@ export async function createCardWorker(opts: {
       }),
     },
     dataConverter,
+    ...WORKER_SHUTDOWN,
   });
 }
 

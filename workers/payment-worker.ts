@@ -19,7 +19,7 @@ import { configurePayloadEncryption, loadKeyConfig } from '../security/vault-fac
 import { loadWorkerConfig } from './config';
 import { connectWorker, dataConverter } from './temporal-connection';
 import { signalReady } from '../scripts/ready';
-import { installRuntime, runUntilSignal } from './run';
+import { installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
 
 export async function createPaymentWorker(opts: {
   connection: NativeConnection;
@@ -53,6 +53,7 @@ export async function createPaymentWorker(opts: {
       }),
     },
     dataConverter,
+    ...WORKER_SHUTDOWN,
   });
 }
 

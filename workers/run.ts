@@ -1,5 +1,13 @@
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 
+/**
+ * Shutdown bounds for every worker: on SIGTERM, in-flight activities get 10 s to finish before they
+ * are cancelled, and after 30 s (the longest activity start-to-close timeout) the worker gives up
+ * waiting. An abandoned provider call is safe: its retry syncs with the provider before resending
+ * (activities/card-activities.ts), under the same idempotency key.
+ */
+export const WORKER_SHUTDOWN = { shutdownGraceTime: '10 seconds', shutdownForceTime: '30 seconds' } as const;
+
 /** SDK-internal logs at WARN and above only; Settle's own logs go through security/logger.ts. */
 export function installRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('WARN') });

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startStack, testEnv, testKeyEnv, type Stack } from '../support/stack';
-import { findCardData } from '../replay/corpus';
+import { findCardNumber } from '../../security/redaction';
 import { apiFor, eventsOf, sandboxBooks, VISA, waitFor, type Api } from './payments-support';
 
 jest.setTimeout(60_000);
@@ -338,7 +338,7 @@ test('cli: workflows replay replays a live history; workflows export writes a cl
   await cli('export', '--id', workflowIdOf(id), '--out', out);
   const raw = JSON.parse(fs.readFileSync(out, 'utf8')) as { events: Array<{ eventType: string }> };
   expect(raw.events[0]?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
-  expect(findCardData(raw)).toBeUndefined();
+  expect(findCardNumber(raw)).toBeUndefined();
   // Decrypted on export: the workflow input (token, last 4) is readable without any key.
   const decoded = [...fs.readFileSync(out, 'utf8').matchAll(/"data": "([A-Za-z0-9+/=]+)"/g)].map((m) =>
     Buffer.from(m[1] ?? '', 'base64').toString('utf8'),

@@ -18,6 +18,9 @@ interface Running {
   exited: Promise<number | null>;
 }
 
+/** Every `npm start` this file ran: a failed assertion must not leave an engine running. */
+const started: Running[] = [];
+
 function startSettle(env: NodeJS.ProcessEnv): Running {
   let out = '';
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/start.ts')], {
@@ -28,7 +31,9 @@ function startSettle(env: NodeJS.ProcessEnv): Running {
   child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
+  const running = { child, output: () => out, exited };
+  started.push(running);
+  return running;
 }
 
 async function until(what: string, check: () => boolean, ms = 180_000): Promise<void> {
@@ -68,9 +73,13 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
   };
 });
-afterAll(() => {
+afterAll(async () => {
+  // Ctrl-C, as a user would: the script stops its workers, API, Temporal and PostgreSQL in order.
+  const left = started.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+  for (const r of left) r.child.kill('SIGINT');
+  await Promise.all(left.map((r) => r.exited));
   fs.rmSync(dataDir, { recursive: true, force: true });
-});
+}, 120_000);
 
 test('npm start: up, example pays, second start refuses, Ctrl-C stops all, state survives restart', async () => {
   const first = startSettle(env);

@@ -16,7 +16,7 @@ import globalSetup from '../support/global-setup';
 import { startStack, type Stack } from '../support/stack';
 import { apiFor, type Api } from '../integration/payments-support';
 import { decodeHistoryPayloads, historyToCorpusJSON } from '../../cli/workflows';
-import { findCardData } from './corpus';
+import { findCardNumber } from '../../security/redaction';
 
 const OUT = path.join(__dirname, 'histories');
 
@@ -104,7 +104,7 @@ async function record(stack: Stack, api: Api, name: string): Promise<void> {
   // Payloads are encrypted in history: the corpus keeps them decrypted (and card-free) so it
   // replays without this run's throwaway keys.
   const json = historyToCorpusJSON(await decodeHistoryPayloads(await handle.fetchHistory()));
-  const found = findCardData(JSON.parse(json));
+  const found = findCardNumber(JSON.parse(json));
   if (found) throw new Error(`${name}: history contains card data at ${found}; not written`);
   fs.writeFileSync(path.join(OUT, `${name}.json`), `${json}\n`);
   process.stdout.write(`recorded ${name} (${workflowIdOf(id)})\n`);

@@ -96,38 +96,63 @@ export function testEnv(): { temporalAddress: string; databaseUrl: string } {
   return { temporalAddress, databaseUrl };
 }
 
-export async function startStack(
-  opts: {
-    authWaitMs?: number;
-    providers?: (pool: Pool) => ProviderRegistry;
-    workers?: boolean;
-    /** Vault keys to use (e.g. shared with a card worker started as a child process). */
-    keys?: ReturnType<typeof testKeyEnv>;
-    /** false: start no in-process card-data worker (a test runs its own process). */
-    cardWorker?: boolean;
-    /** Time source for lockout/idle timeout (security tests pass a manual clock). */
-    clock?: Clock;
-    /** Express trust proxy setting and admin allowlist (security tests simulate other sources). */
-    trustProxy?: string;
-    adminAllowlist?: string;
-    /** Default: limits high enough that no functional test is throttled. */
-    rateLimits?: RateLimitConfig;
-    /** Capture every log line the API and the SDK runtime write (the leak test scans them). */
-    logSink?: (line: string) => void;
-    /** Bank verification window / reminders (short in tests) and the sandbox bank's hang time. */
-    bank?: { windowMs?: number; reminderAfterMs?: number[]; hangMs?: number };
-    /**
-     * Webhooks (issue 4): provider webhook verifiers, and a merchant-webhook dispatcher for this
-     * stack's task queue (only tests about merchant webhooks start one: it claims every outbox event).
-     */
-    webhooks?: {
-      verifiers?: Map<ProviderName, WebhookVerifier>;
-      dispatcher?: { pollMs: number; schedule?: DeliverySchedule };
-      /** SSRF guard (API + payment worker); default strict, as in production (https, public only). */
-      urlPolicy?: UrlPolicy;
-    };
-  } = {},
-): Promise<Stack> {
+type StackOptions = {
+  authWaitMs?: number;
+  providers?: (pool: Pool) => ProviderRegistry;
+  workers?: boolean;
+  /** Vault keys to use (e.g. shared with a card worker started as a child process). */
+  keys?: ReturnType<typeof testKeyEnv>;
+  /** false: start no in-process card-data worker (a test runs its own process). */
+  cardWorker?: boolean;
+  /** Time source for lockout/idle timeout (security tests pass a manual clock). */
+  clock?: Clock;
+  /** Express trust proxy setting and admin allowlist (security tests simulate other sources). */
+  trustProxy?: string;
+  adminAllowlist?: string;
+  /** Default: limits high enough that no functional test is throttled. */
+  rateLimits?: RateLimitConfig;
+  /** Capture every log line the API and the SDK runtime write (the leak test scans them). */
+  logSink?: (line: string) => void;
+  /** Bank verification window / reminders (short in tests) and the sandbox bank's hang time. */
+  bank?: { windowMs?: number; reminderAfterMs?: number[]; hangMs?: number };
+  /**
+   * Webhooks (issue 4): provider webhook verifiers, and a merchant-webhook dispatcher for this
+   * stack's task queue (only tests about merchant webhooks start one: it claims every outbox event).
+   */
+  webhooks?: {
+    verifiers?: Map<ProviderName, WebhookVerifier>;
+    dispatcher?: { pollMs: number; schedule?: DeliverySchedule };
+    /** SSRF guard (API + payment worker); default strict, as in production (https, public only). */
+    urlPolicy?: UrlPolicy;
+  };
+};
+
+/** Stacks started in this test file and not stopped yet, and starts still under way. */
+const liveStacks = new Set<Stack>();
+const pendingStarts = new Set<Promise<unknown>>();
+
+export function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const started = createStack(opts).then((stack) => {
+    liveStacks.add(stack);
+    return stack;
+  });
+  pendingStarts.add(started);
+  const forget = () => pendingStarts.delete(started);
+  started.then(forget, forget);
+  return started;
+}
+
+/**
+ * Stops every stack this file started and did not stop, including one whose start finished after
+ * a timed-out beforeAll gave up on it (test/support/stop-stacks.ts runs it after each file): a
+ * worker left polling after the run's Temporal server stops would keep jest from exiting.
+ */
+export async function stopAllStacks(): Promise<void> {
+  await Promise.allSettled([...pendingStarts]);
+  await Promise.allSettled([...liveStacks].map((s) => s.stop()));
+}
+
+async function createStack(opts: StackOptions): Promise<Stack> {
   if (!runtimeInstalled) {
     // Keep SDK core logs out of the test output (a capturing test gets them through runtimeSink).
     const sink =
@@ -178,36 +203,54 @@ export async function startStack(
   const workers: Worker[] = [];
   const runs: Array<Promise<void>> = [];
   let nativeConnection: NativeConnection | undefined;
+  /** Each worker runs as soon as it exists, so a failed start can always be unwound. */
+  const run = (w: Worker) => {
+    workers.push(w);
+    runs.push(w.run());
+  };
+  const stopWorkers = async () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.allSettled(runs);
+    await nativeConnection?.close().catch(() => undefined);
+  };
   if (opts.workers !== false) {
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    workers.push(
-      await createPaymentWorker({
-        connection: nativeConnection,
-        namespace: 'default',
-        taskQueue,
-        pool,
-        webhookKey,
-        urlPolicy: opts.webhooks?.urlPolicy,
-      }),
-    );
-    if (opts.cardWorker !== false) {
-      workers.push(
-        await createCardWorker({
+    try {
+      nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+      run(
+        await createPaymentWorker({
           connection: nativeConnection,
           namespace: 'default',
-          taskQueue: cardTaskQueue,
-          vault,
-          providers,
-          bank: {
-            bankAccounts: createBankAccountsRepo(pool),
-            secrets: bankSecrets,
-            providers: new Map([['sandbox', createSandboxBankProvider({ pool, hangMs: opts.bank?.hangMs })]]),
-          },
-          routing: { pool },
+          taskQueue,
+          pool,
+          webhookKey,
+          urlPolicy: opts.webhooks?.urlPolicy,
         }),
       );
+      if (opts.cardWorker !== false) {
+        run(
+          await createCardWorker({
+            connection: nativeConnection,
+            namespace: 'default',
+            taskQueue: cardTaskQueue,
+            vault,
+            providers,
+            bank: {
+              bankAccounts: createBankAccountsRepo(pool),
+              secrets: bankSecrets,
+              providers: new Map([
+                ['sandbox', createSandboxBankProvider({ pool, hangMs: opts.bank?.hangMs })],
+              ]),
+            },
+            routing: { pool },
+          }),
+        );
+      }
+    } catch (err) {
+      await stopWorkers();
+      await connection.close();
+      await pool.end();
+      throw err;
     }
-    for (const w of workers) runs.push(w.run());
   }
 
   const bankAccounts = createBankAccountsService({
@@ -271,6 +314,8 @@ export async function startStack(
     });
   }
 
+  let stopped: Promise<void> | undefined;
+
   async function createOperator(role: OperatorRole) {
     const username = `op-${randomBytes(6).toString('hex')}`;
     const password = randomBytes(12).toString('base64url');
@@ -290,7 +335,7 @@ export async function startStack(
     return { clientId, clientSecret };
   }
 
-  return {
+  const stack: Stack = {
     app,
     http: request(app),
     pool,
@@ -320,18 +365,22 @@ export async function startStack(
     webhooks,
     webhookKey,
     async stop() {
-      if (opts.webhooks?.dispatcher && opts.workers !== false) {
-        await client.workflow
-          .getHandle(webhookDispatcherId(taskQueue))
-          .terminate('test stack stopped')
-          .catch(() => undefined);
-      }
-      for (const w of workers) w.shutdown();
-      await Promise.allSettled(runs);
-      await nativeConnection?.close();
-      await connection.close();
-      await pool.end();
-      if (opts.logSink) runtimeSink = undefined;
+      if (stopped) return stopped;
+      stopped = (async () => {
+        liveStacks.delete(stack);
+        if (opts.webhooks?.dispatcher && opts.workers !== false) {
+          await client.workflow
+            .getHandle(webhookDispatcherId(taskQueue))
+            .terminate('test stack stopped')
+            .catch(() => undefined);
+        }
+        await stopWorkers();
+        await connection.close();
+        await pool.end();
+        if (opts.logSink) runtimeSink = undefined;
+      })();
+      return stopped;
     },
   };
+  return stack;
 }

@@ -1,7 +1,7 @@
 /** Shared Temporal test plumbing: silent SDK logs, and the time-skipping environment from .tools/. */
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
 import { toolPath } from '../../scripts/tools';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../workflows/search-attributes';
 
@@ -42,4 +42,40 @@ export async function createTimeSkippingEnv(
     });
   }
   return env;
+}
+
+/** Workers started by runTestWorker that have not finished yet (a timed-out test leaves one behind). */
+const running = new Set<{ worker: Worker; done: Promise<unknown> }>();
+
+/**
+ * A worker for the engine's workflows on the time-skipping env, with the given activities, running
+ * until `body` settles. Tracked, so teardownTimeSkippingEnv can stop one that a timed-out test left
+ * polling: a worker that outlives its server retries forever and keeps jest from exiting.
+ */
+export async function runTestWorker<R>(
+  env: TestWorkflowEnvironment,
+  opts: { taskQueue: string; activities: object },
+  body: () => Promise<R>,
+): Promise<R> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: opts.taskQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    activities: opts.activities,
+  });
+  const done = worker.runUntil(body);
+  const entry = { worker, done };
+  running.add(entry);
+  try {
+    return await done;
+  } finally {
+    running.delete(entry);
+  }
+}
+
+/** Stops any worker still running (see runTestWorker), then the test server. */
+export async function teardownTimeSkippingEnv(env: TestWorkflowEnvironment | undefined): Promise<void> {
+  for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
+  await Promise.allSettled([...running].map((e) => e.done));
+  await env?.teardown();
 }

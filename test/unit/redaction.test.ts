@@ -1,7 +1,7 @@
 /** The card-number scrubber and the one logger: PANs are masked to BIN + last 4 wherever they appear. */
 import { Writable } from 'node:stream';
 import { createLogger } from '../../security/logger';
-import { luhnValid, scrubCardNumbers, scrubValue } from '../../security/redaction';
+import { findCardNumber, luhnValid, scrubCardNumbers, scrubValue } from '../../security/redaction';
 
 const VISA = '4242424242424242';
 const AMEX = '378282246310005'; // 15 digits
@@ -62,4 +62,29 @@ test('the logger masks a PAN in messages, fields and error messages and stacks',
   expect(all).toContain('provider said: bad card 424242…4242');
   expect(JSON.parse(lines[2]!).err.stack).toContain('424242…4242');
   expect(all).toContain('direct 424242…4242');
+});
+
+describe('findCardNumber (history export, replay corpus)', () => {
+  const pan = VISA;
+
+  test('finds a PAN in a nested string and inside base64 payload data, naming the path only', () => {
+    expect(findCardNumber({ events: [{ note: `card ${pan}` }] })).toBe('$.events[0].note');
+    const data = Buffer.from(JSON.stringify({ number: pan })).toString('base64');
+    const found = findCardNumber({ payloads: [{ data }] });
+    expect(found).toBe('$.payloads[0].data (base64)');
+    expect(found).not.toContain(pan);
+  });
+
+  test('a server-made UUID whose digit groups form a Luhn-valid run is not card data', () => {
+    // ab12-3456-7890-1234-56cd...: the digits across the hyphens form one 16-digit run.
+    const run = (last: number) => `12-3456-7890-1234-5${last}`;
+    const last = [...Array(10).keys()].find((d) => luhnValid(run(d).replace(/-/g, '')))!;
+    const uuid = `abcdef${run(last)}abcdef0000`;
+    expect(scrubCardNumbers(uuid)).not.toBe(uuid); // the plain scrubber would flag it
+    expect(findCardNumber({ runId: uuid, requestId: uuid })).toBeUndefined();
+  });
+
+  test('clean values pass', () => {
+    expect(findCardNumber({ amount: 1999, id: 'pay_123', at: '2026-11-21T17:00:00Z' })).toBeUndefined();
+  });
 });

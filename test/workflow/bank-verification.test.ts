@@ -7,7 +7,6 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { createBankActivities, ProjectBankAccountArgs } from '../../activities/bank-activities';
 import type { createBankProviderActivities } from '../../activities/bank-provider-activities';
 import type { InstantVerifyResult } from '../../activities/providers/bank-types';
@@ -20,7 +19,7 @@ import {
   getBankAccountQuery,
   type BankVerificationInput,
 } from '../../workflows/bank-verification';
-import { createTimeSkippingEnv } from '../support/temporal-test-env';
+import { createTimeSkippingEnv, runTestWorker, teardownTimeSkippingEnv } from '../support/temporal-test-env';
 
 type AllActivities = ReturnType<typeof createBankActivities> &
   ReturnType<typeof createBankProviderActivities>;
@@ -35,7 +34,7 @@ beforeAll(async () => {
   env = await createTimeSkippingEnv();
 }, 120_000);
 afterAll(async () => {
-  await env?.teardown();
+  await teardownTimeSkippingEnv(env);
 });
 
 function fakes(instant: () => Promise<InstantVerifyResult>) {
@@ -79,12 +78,6 @@ async function run(
 ) {
   const taskQueue = `bank-wf-test-${process.pid}-${++n}`;
   const f = fakes(instant);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: f.acts,
-  });
   const input: BankVerificationInput = {
     bankAccountId: `ba_wftest${process.pid}x${n}aaaaaaaaaaaa`,
     clientId: 'cli_test',
@@ -94,7 +87,7 @@ async function run(
     createdAt: new Date(await env.currentTimeMs()).toISOString(),
     cardTaskQueue: taskQueue,
   };
-  await worker.runUntil(body({ input, taskQueue, f }));
+  await runTestWorker(env, { taskQueue, activities: f.acts }, () => body({ input, taskQueue, f }));
   return f;
 }
 

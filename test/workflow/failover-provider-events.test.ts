@@ -12,7 +12,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { createActivities } from '../../activities';
 import type { createCardActivities } from '../../activities/card-activities';
 import type { createRoutingActivities } from '../../activities/providers/routing';
@@ -22,7 +21,7 @@ import { FAILURE_TYPES } from '../../domain/errors';
 import { getPaymentQuery, paymentWorkflow } from '../../workflows/payment';
 import { providerEventSignal, type ProviderEventSignal } from '../../workflows/provider-events';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../workflows/search-attributes';
-import { createTimeSkippingEnv } from '../support/temporal-test-env';
+import { createTimeSkippingEnv, runTestWorker, teardownTimeSkippingEnv } from '../support/temporal-test-env';
 import { partiallyCapturedState } from '../support/payment-fixtures';
 
 type All = ReturnType<typeof createActivities> &
@@ -46,7 +45,7 @@ beforeAll(async () => {
   });
 }, 120_000);
 afterAll(async () => {
-  await env?.teardown();
+  await teardownTimeSkippingEnv(env);
 });
 
 function fakes(route: string[], authorize: All['authorizePayment']) {
@@ -84,12 +83,6 @@ async function withWorker(
   body: (ctx: { input: PaymentInput; taskQueue: string }) => Promise<void>,
 ) {
   const taskQueue = `wf-failover-${process.pid}-${++n}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: f.acts,
-  });
   const input: PaymentInput = {
     paymentId: `pay_wffailover${process.pid}x${n}aaaaaaaa`,
     clientId: 'cli_test',
@@ -104,7 +97,7 @@ async function withWorker(
     createdAt: new Date(await env.currentTimeMs()).toISOString(),
     cardTaskQueue: taskQueue,
   };
-  await worker.runUntil(body({ input, taskQueue }));
+  await runTestWorker(env, { taskQueue, activities: f.acts }, () => body({ input, taskQueue }));
 }
 
 const outage = () => {

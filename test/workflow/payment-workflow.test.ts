@@ -7,7 +7,6 @@
 /* eslint-disable @typescript-eslint/require-await -- the fakes keep the activities' async signatures */
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { createActivities } from '../../activities';
 import type { createCardActivities } from '../../activities/card-activities';
 import type { EventRecord } from '../../db/events-repo';
@@ -16,7 +15,7 @@ import { FAILURE_TYPES } from '../../domain/errors';
 
 import { getPaymentQuery, paymentWorkflow, paymentEventId } from '../../workflows/payment';
 
-import { createTimeSkippingEnv } from '../support/temporal-test-env';
+import { createTimeSkippingEnv, runTestWorker, teardownTimeSkippingEnv } from '../support/temporal-test-env';
 import { partiallyCapturedState } from '../support/payment-fixtures';
 
 type AllActivities = ReturnType<typeof createActivities> & ReturnType<typeof createCardActivities>;
@@ -31,7 +30,7 @@ beforeAll(async () => {
   env = await createTimeSkippingEnv({ searchAttributes: true });
 }, 120_000);
 afterAll(async () => {
-  await env?.teardown();
+  await teardownTimeSkippingEnv(env);
 });
 
 /** Fake activities that record every call; authorization behaviour per test. */
@@ -80,12 +79,6 @@ async function run(
 ) {
   const taskQueue = `wf-test-${process.pid}-${++n}`;
   const f = fakes(authorize);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: f.acts,
-  });
   const input: PaymentInput = {
     paymentId: `pay_wftest${process.pid}x${n}aaaaaaaaaaaaa`,
     clientId: 'cli_test',
@@ -100,7 +93,7 @@ async function run(
     createdAt: new Date(await env.currentTimeMs()).toISOString(),
     cardTaskQueue: taskQueue,
   };
-  await worker.runUntil(body({ input, f, taskQueue }));
+  await runTestWorker(env, { taskQueue, activities: f.acts }, () => body({ input, f, taskQueue }));
   return f;
 }
 

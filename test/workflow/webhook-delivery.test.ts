@@ -5,11 +5,10 @@
  * from createWebhookActivities and records the workflow time of every attempt.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { AttemptArgs, createWebhookActivities } from '../../activities/webhook-activities';
 
 import { DEFAULT_DELIVERY_SCHEDULE, webhookDeliveryWorkflow } from '../../workflows/webhook-delivery';
-import { createTimeSkippingEnv } from '../support/temporal-test-env';
+import { createTimeSkippingEnv, runTestWorker, teardownTimeSkippingEnv } from '../support/temporal-test-env';
 
 type Acts = ReturnType<typeof createWebhookActivities>;
 jest.setTimeout(60_000);
@@ -21,7 +20,7 @@ beforeAll(async () => {
   env = await createTimeSkippingEnv();
 }, 120_000);
 afterAll(async () => {
-  await env?.teardown();
+  await teardownTimeSkippingEnv(env);
 });
 
 async function run(succeedAtAttempt: number | undefined) {
@@ -35,13 +34,7 @@ async function run(succeedAtAttempt: number | undefined) {
     },
   };
   const taskQueue = `webhook-delivery-${attempts.length}-${Math.random().toString(36).slice(2)}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: acts,
-  });
-  const outcome = await worker.runUntil(
+  const outcome = await runTestWorker(env, { taskQueue, activities: acts }, () =>
     env.client.workflow.execute(webhookDeliveryWorkflow, {
       workflowId: `webhook-delivery-dlv_test${Math.random().toString(36).slice(2)}`,
       taskQueue,
