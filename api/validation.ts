@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { invalidRequest } from '../domain/errors';
 import { normalizeCurrency, isValidAmount } from '../domain/money';
-import { scrubCardNumbers } from '../security/redaction';
+import { containsCardNumber } from '../security/redaction';
 
 export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value ?? {});
@@ -20,7 +20,7 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T
 }
 
 /** Free text that reaches Temporal history or search attributes must not carry card numbers. */
-const noCardData = (s: string) => scrubCardNumbers(s) === s;
+const noCardData = (s: string) => !containsCardNumber(s);
 export const freeText = (max: number) =>
   z.string().max(max).refine(noCardData, 'must not contain a card number');
 

@@ -60,9 +60,21 @@ export function scrubValue(value: unknown, depth = 0): unknown {
   return value;
 }
 
-/** Server-made UUIDs (run ids, request ids) are hex and hyphens: their digit runs can pass Luhn. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Server- and SDK-made identifiers whose hex digits can pass Luhn by chance: UUIDs (run and request
+ * ids) and hex digests of 32+ characters (the worker build id in every workflow task event).
+ */
+const HEX_IDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32,}/gi;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * Whether free text holds a card number: a Luhn-valid run of 13-19 digits outside identifiers such
+ * as UUIDs (about 1 random UUID in 400 has digit groups that form a Luhn-valid run across hyphens).
+ */
+export function containsCardNumber(text: string): boolean {
+  const scanned = text.replace(HEX_IDS, (id) => (/[a-f]/i.test(id) ? ' ' : id));
+  return scrubCardNumbers(scanned) !== scanned;
+}
 
 /**
  * JSON path of the first string that holds a card number (a Luhn-valid run of 13-19 digits), also
@@ -71,11 +83,9 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  */
 export function findCardNumber(value: unknown, at = '$'): string | undefined {
   if (typeof value === 'string') {
-    if (UUID.test(value)) return undefined;
-    if (scrubCardNumbers(value) !== value) return at;
+    if (containsCardNumber(value)) return at;
     if (value.length >= 16 && BASE64.test(value)) {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      if (scrubCardNumbers(decoded) !== decoded) return `${at} (base64)`;
+      if (containsCardNumber(Buffer.from(value, 'base64').toString('utf8'))) return `${at} (base64)`;
     }
     return undefined;
   }

@@ -1,7 +1,13 @@
 /** The card-number scrubber and the one logger: PANs are masked to BIN + last 4 wherever they appear. */
 import { Writable } from 'node:stream';
 import { createLogger } from '../../security/logger';
-import { findCardNumber, luhnValid, scrubCardNumbers, scrubValue } from '../../security/redaction';
+import {
+  containsCardNumber,
+  findCardNumber,
+  luhnValid,
+  scrubCardNumbers,
+  scrubValue,
+} from '../../security/redaction';
 
 const VISA = '4242424242424242';
 const AMEX = '378282246310005'; // 15 digits
@@ -81,7 +87,19 @@ describe('findCardNumber (history export, replay corpus)', () => {
     const last = [...Array(10).keys()].find((d) => luhnValid(run(d).replace(/-/g, '')))!;
     const uuid = `abcdef${run(last)}abcdef0000`;
     expect(scrubCardNumbers(uuid)).not.toBe(uuid); // the plain scrubber would flag it
-    expect(findCardNumber({ runId: uuid, requestId: uuid })).toBeUndefined();
+    expect(findCardNumber({ runId: uuid, requestId: uuid, workflowId: `bank-${uuid}` })).toBeUndefined();
+    // The API's free-text rule (merchantReference `ord-<uuid>`) uses the same test.
+    expect(containsCardNumber(`ord-${uuid}`)).toBe(false);
+    expect(containsCardNumber(`ord-${uuid} ${VISA}`)).toBe(true);
+    expect(containsCardNumber(VISA.replace(/(\d{4})(?=\d)/g, '$1-'))).toBe(true);
+  });
+
+  test('a worker build id (hex digest) whose digits pass Luhn is not card data; a PAN beside it is', () => {
+    const digest = `${'ab'.repeat(20)}${VISA}${'cd'.repeat(4)}`;
+    const buildId = `@temporalio/worker@1.24.0+${digest}`;
+    expect(scrubCardNumbers(buildId)).not.toBe(buildId);
+    expect(findCardNumber({ workerVersion: { buildId } })).toBeUndefined();
+    expect(findCardNumber({ note: `${buildId} ${VISA}` })).toBe('$.note');
   });
 
   test('clean values pass', () => {
