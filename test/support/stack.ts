@@ -127,29 +127,24 @@ type StackOptions = {
   };
 };
 
-/** Stacks started in this test file and not stopped yet, and starts still under way. */
-const liveStacks = new Set<Stack>();
-const pendingStarts = new Set<Promise<unknown>>();
+/** Every stack this test file started (stop() is idempotent), including starts still under way. */
+const starts = new Set<Promise<Stack>>();
 
 export function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const started = createStack(opts).then((stack) => {
-    liveStacks.add(stack);
-    return stack;
-  });
-  pendingStarts.add(started);
-  const forget = () => pendingStarts.delete(started);
-  started.then(forget, forget);
+  const started = createStack(opts);
+  starts.add(started);
   return started;
 }
 
 /**
- * Stops every stack this file started and did not stop, including one whose start finished after
- * a timed-out beforeAll gave up on it (test/support/stop-stacks.ts runs it after each file): a
- * worker left polling after the run's Temporal server stops would keep jest from exiting.
+ * Stops every stack this file started, including one whose start finished after a timed-out
+ * beforeAll gave up on it (test/support/stop-stacks.ts runs it after each file): a worker left
+ * polling after the run's Temporal server stops would keep jest from exiting.
  */
 export async function stopAllStacks(): Promise<void> {
-  await Promise.allSettled([...pendingStarts]);
-  await Promise.allSettled([...liveStacks].map((s) => s.stop()));
+  const all = [...starts];
+  starts.clear();
+  await Promise.allSettled(all.map((started) => started.then((stack) => stack.stop())));
 }
 
 async function createStack(opts: StackOptions): Promise<Stack> {
@@ -335,7 +330,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     return { clientId, clientSecret };
   }
 
-  const stack: Stack = {
+  return {
     app,
     http: request(app),
     pool,
@@ -367,7 +362,6 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     async stop() {
       if (stopped) return stopped;
       stopped = (async () => {
-        liveStacks.delete(stack);
         if (opts.webhooks?.dispatcher && opts.workers !== false) {
           await client.workflow
             .getHandle(webhookDispatcherId(taskQueue))
@@ -382,5 +376,4 @@ async function createStack(opts: StackOptions): Promise<Stack> {
       return stopped;
     },
   };
-  return stack;
 }
