@@ -27,6 +27,10 @@ function makeTraversable(dir: string): void {
   }
 }
 
+export function embeddedPgUrl(port: number, database: string): string {
+  return `postgres://settle:settle@127.0.0.1:${port}/${database}`;
+}
+
 export interface EmbeddedPg {
   url: string;
   stop(): Promise<void>;
@@ -87,7 +91,7 @@ export async function startEmbeddedPostgres(opts: {
     await c.end();
   }
   return {
-    url: `postgres://settle:settle@127.0.0.1:${opts.port}/${opts.database}`,
+    url: embeddedPgUrl(opts.port, opts.database),
     stop: () => pg.stop(),
   };
 }

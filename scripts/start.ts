@@ -16,7 +16,7 @@ import { loadOrExit } from '../domain/config';
 import { newId } from '../domain/ids';
 import { hashSecret, newClientSecret } from '../security/passwords';
 import { createVaultFromConfig } from '../security/vault-factory';
-import { startEmbeddedPostgres, type EmbeddedPg } from './embedded-pg';
+import { embeddedPgUrl } from './embedded-pg';
 import { loadOrCreateSecrets, type EmbeddedSecrets } from './secrets';
 import { loadStartConfig } from './start-config';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev';
@@ -83,6 +83,16 @@ async function ensureDemo(pool: Pool, secrets: EmbeddedSecrets, dataDir: string)
   return { clientId: client.id, clientSecret, token };
 }
 
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves when it has exited. */
+function stopChild(c: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+    setTimeout(() => c.kill('SIGKILL'), graceMs).unref();
+  });
+}
+
 /** A child process whose output is prefixed; `ready` resolves when it signals readiness over IPC. */
 function spawnChild(
   name: string,
@@ -126,7 +136,7 @@ async function main(): Promise<void> {
 
   const children: ChildProcess[] = [];
   let temporal: TemporalDevServer | undefined;
-  let pg: EmbeddedPg | undefined;
+  let pg: ChildProcess | undefined;
   let pool: Pool | undefined;
   let stopping = false;
 
@@ -134,20 +144,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say('stopping...');
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            c.once('exit', () => resolve());
-            c.kill('SIGTERM');
-            setTimeout(() => c.kill('SIGKILL'), 15_000).unref();
-          }),
-      ),
-    );
+    await Promise.all(children.map((c) => stopChild(c, 15_000)));
     await pool?.end().catch(() => undefined);
     await temporal?.stop().catch(() => undefined);
-    await pg?.stop().catch(() => undefined);
+    if (pg) await stopChild(pg, 60_000);
     fs.rmSync(lock, { force: true });
     say('stopped');
     process.exit(code);
@@ -181,13 +181,24 @@ async function main(): Promise<void> {
     let databaseUrl = cfg.DATABASE_URL;
     if (!databaseUrl) {
       say(`starting embedded PostgreSQL on 127.0.0.1:${cfg.EMBEDDED_PG_PORT}`);
-      pg = await startEmbeddedPostgres({
-        dataDir: path.join(cfg.SETTLE_DATA_DIR, 'pg'),
-        port: cfg.EMBEDDED_PG_PORT,
-        database: 'settle',
-        persistent: true,
+      // A child in its own process group (scripts/embedded-pg-main.ts): a terminal Ctrl-C must not
+      // stop PostgreSQL before the workers and the API drained.
+      const postgres = spawnChild('postgres', 'scripts/embedded-pg-main.ts', {
+        ...process.env,
+        EMBEDDED_PG_DATA_DIR: path.join(cfg.SETTLE_DATA_DIR, 'pg'),
+        EMBEDDED_PG_PORT: String(cfg.EMBEDDED_PG_PORT),
+        EMBEDDED_PG_DATABASE: 'settle',
       });
-      databaseUrl = pg.url;
+      pg = postgres.child;
+      await postgres.ready;
+      pg.once('exit', (code, signal) => {
+        if (stopping) return;
+        process.stderr.write(
+          `[settle] PostgreSQL exited unexpectedly (${signal ?? `code ${code}`}); stopping everything\n`,
+        );
+        void shutdown(1);
+      });
+      databaseUrl = embeddedPgUrl(cfg.EMBEDDED_PG_PORT, 'settle');
     }
     pool = createPool(databaseUrl, 'settle-start', 2);
     await assertReachable(pool);

@@ -27,6 +27,8 @@ function startSettle(env: NodeJS.ProcessEnv): Running {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as in a terminal: Ctrl-C (ctrlC below) signals the whole group.
+    detached: true,
   });
   child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -34,6 +36,11 @@ function startSettle(env: NodeJS.ProcessEnv): Running {
   const running = { child, output: () => out, exited };
   started.push(running);
   return running;
+}
+
+/** A terminal's Ctrl-C: SIGINT to every process in the foreground process group. */
+function ctrlC(r: Running): void {
+  if (r.child.pid) process.kill(-r.child.pid, 'SIGINT');
 }
 
 async function until(what: string, check: () => boolean, ms = 180_000): Promise<void> {
@@ -76,7 +83,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // Ctrl-C, as a user would: the script stops its workers, API, Temporal and PostgreSQL in order.
   const left = started.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
-  for (const r of left) r.child.kill('SIGINT');
+  for (const r of left) ctrlC(r);
   await Promise.all(left.map((r) => r.exited));
   fs.rmSync(dataDir, { recursive: true, force: true });
 }, 120_000);
@@ -97,9 +104,10 @@ test('npm start: up, example pays, second start refuses, Ctrl-C stops all, state
   expect(second.output()).toMatch(/already running \(pid \d+/);
   expect(second.output()).not.toMatch(/\n\s+at /);
 
-  first.child.kill('SIGINT');
+  ctrlC(first);
   expect(await first.exited).toBe(0);
   expect(first.output()).toContain('[settle] stopped');
+  expect(first.output()).not.toMatch(/\n\S*\s+at /); // no child died with a stack trace
   expect(fs.existsSync(path.join(dataDir, 'settle.lock'))).toBe(false);
   expect(await portOpen(apiPort)).toBe(false);
   expect(await portOpen(Number(env.TEMPORAL_PORT))).toBe(false);
@@ -124,7 +132,7 @@ test('npm start: up, example pays, second start refuses, Ctrl-C stops all, state
     { encoding: 'utf8' },
   );
   expect(JSON.parse(r.stdout)).toMatchObject({ id: paid.id, status: 'authorized', amount: 1999 });
-  again.child.kill('SIGINT');
+  ctrlC(again);
   expect(await again.exited).toBe(0);
 });
 
