@@ -231,10 +231,13 @@ test('an authorization not captured before capture_before is voided and reads ba
   expect(expired).toMatchObject({ amountCapturable: 0, amountCaptured: 0 });
   expect(expired.authorizationExpiresAt).toBeUndefined();
   expect((await sandboxBooks(stack, untouched)).tx?.status).toBe('voided');
-  expect((await eventsOf(stack, untouched)).map((e) => e.type)).toEqual([
-    'payment.authorized',
-    'payment.expired',
-  ]);
+  // The timer's commit projects the status, then records the event (two activities): wait for it.
+  const types = await waitFor(
+    async () => (await eventsOf(stack, untouched)).map((e) => e.type),
+    (t) => t.length >= 2,
+    15_000,
+  );
+  expect(types).toEqual(['payment.authorized', 'payment.expired']);
 
   const captured = await api.waitForStatus(partly, 'captured', 30_000);
   expect(captured).toMatchObject({ amountCaptured: 10_000, amountCapturable: 0 });
