@@ -24,7 +24,7 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/security/**/*.test.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/support/stop-stacks.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/stop-stacks.ts', '<rootDir>/test/support/audit-keys.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

@@ -14,7 +14,7 @@ import { FAILURE_TYPES } from '../domain/errors';
 import type { Vault } from '../security/vault';
 import type { ProviderRegistry } from './providers/registry';
 import type { AuthorizeResult, CaptureResult, RefundResult } from './providers/types';
-import { atBoundary, failure } from './errors';
+import { atBoundary, failure, toFailure } from './errors';
 
 export interface CardActivityDeps {
   vault: Vault;
@@ -85,47 +85,64 @@ async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
 export function createCardActivities(deps: CardActivityDeps) {
   const { vault, providers } = deps;
 
+  /** Sync first on a retry (the first attempt may have reached the provider), else authorize. */
+  async function authorizeOnce(a: AuthorizeArgs): Promise<AuthorizeResult> {
+    const provider = providers.get(a.provider);
+    if (isRetry()) {
+      const snap = await provider.sync({ paymentId: a.paymentId });
+      if (snap.found && snap.providerReference) {
+        if (snap.status === 'declined') {
+          return {
+            outcome: 'declined',
+            providerReference: snap.providerReference,
+            declineCode: snap.declineCode ?? 'card_declined',
+            message: 'The card was declined',
+          };
+        }
+        if (snap.status === 'authorized' || snap.status === 'captured') {
+          return {
+            outcome: 'authorized',
+            providerReference: snap.providerReference,
+            captured: snap.status === 'captured',
+            captureBefore: snap.captureBefore,
+          };
+        }
+      }
+    }
+    const card = await vault.reveal(a.token);
+    if (!card) throw failure(FAILURE_TYPES.CardUnavailable, 'the card token is deleted or unreadable');
+    return provider.authorize({
+      paymentId: a.paymentId,
+      idempotencyKey: idempotencyKeys.authorize(a.paymentId),
+      amount: a.amount,
+      currency: a.currency,
+      capture: a.capture,
+      card,
+      description: a.description,
+      merchantReference: a.merchantReference,
+    });
+  }
+
   return {
+    /**
+     * PCI DSS 3.3.1.2: the CVC serves one authorization attempt. Whatever ends the attempt (a fresh
+     * answer, an outcome found by a retry's sync, a failure no retry can change) destroys it; only a
+     * retryable failure keeps it, because the retry or the failover provider sends the card again
+     * (the vault's one-hour expiry bounds that case). A destroy that fails is not swallowed: the
+     * activity fails retryably and the retry, which syncs first, finds the outcome and destroys again.
+     */
     async authorizePayment(a: AuthorizeArgs): Promise<AuthorizeResult> {
       return atBoundary(() =>
         heartbeating(async () => {
-          const provider = providers.get(a.provider);
-          if (isRetry()) {
-            const snap = await provider.sync({ paymentId: a.paymentId });
-            if (snap.found && snap.providerReference) {
-              if (snap.status === 'declined') {
-                return {
-                  outcome: 'declined',
-                  providerReference: snap.providerReference,
-                  declineCode: snap.declineCode ?? 'card_declined',
-                  message: 'The card was declined',
-                };
-              }
-              if (snap.status === 'authorized' || snap.status === 'captured') {
-                return {
-                  outcome: 'authorized',
-                  providerReference: snap.providerReference,
-                  captured: snap.status === 'captured',
-                  captureBefore: snap.captureBefore,
-                };
-              }
-            }
+          let result: AuthorizeResult;
+          try {
+            result = await authorizeOnce(a);
+          } catch (err) {
+            if (toFailure(err).nonRetryable) await vault.destroyCvc(a.token);
+            throw err;
           }
-          const card = await vault.reveal(a.token);
-          if (!card) throw failure(FAILURE_TYPES.CardUnavailable, 'the card token is deleted or unreadable');
-          const res = await provider.authorize({
-            paymentId: a.paymentId,
-            idempotencyKey: idempotencyKeys.authorize(a.paymentId),
-            amount: a.amount,
-            currency: a.currency,
-            capture: a.capture,
-            card,
-            description: a.description,
-            merchantReference: a.merchantReference,
-          });
-          // PCI DSS 3.3.1.2: the CVC is used by the first authorization and then destroyed.
           await vault.destroyCvc(a.token);
-          return res;
+          return result;
         }),
       );
     },

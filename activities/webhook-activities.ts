@@ -1,20 +1,29 @@
 /**
- * Merchant webhooks out (payment worker): move outbox events to deliveries, and make ONE signed
- * delivery attempt. The delivery workflow (workflows/webhook-delivery.ts) owns the retry schedule.
+ * Merchant webhooks out (webhook worker, its own task queue): move outbox events to deliveries, claim
+ * an endpoint's due deliveries within its limits, and make ONE signed attempt of a delivery. The rules
+ * (schedule, concurrency, breaker, auto-disable) are domain/webhook-policy.ts; the endpoint workflow
+ * (workflows/webhook-delivery.ts) only loops over claims and attempts.
  *
  * Signature (API.md "Webhooks"): `Settle-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`;
  * the body is the event `{ id, type, createdAt, data }` with the outbox's stable event id, so every
  * retry of one delivery carries the same id and the receiver can de-duplicate by it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ClaimResult } from '../db/webhook-deliveries-repo';
 import type { WebhooksRepo } from '../db/webhooks-repo';
+import {
+  DEFAULT_DELIVERY_SCHEDULE,
+  DEFAULT_ENDPOINT_POLICY,
+  nextAttemptAfterFailure,
+  type DeliverySchedule,
+  type EndpointPolicy,
+} from '../domain/webhook-policy';
 import { open, seal } from '../security/envelope';
 import { STRICT_URL_POLICY, type UrlPolicy } from '../security/url-guard';
 import { atBoundary } from './errors';
-import { TargetRefusedError, postPinned, vetTarget, type Resolver } from './webhook-transport';
+import { TargetRefusedError, vetAndPost, type Resolver } from './webhook-transport';
 
 export const SIGNATURE_HEADER = 'Settle-Signature';
-const ATTEMPT_TIMEOUT_MS = 10_000;
 
 /** AAD binds a sealed secret to its endpoint: a sealed blob copied to another row does not open. */
 const aad = (endpointId: string) => `webhook-endpoint:${endpointId}`;
@@ -57,39 +66,50 @@ export interface WebhookActivityDeps {
   urlPolicy?: UrlPolicy | undefined;
   /** DNS resolution of endpoint hosts (default node:dns lookup, all addresses). */
   resolve?: Resolver | undefined;
+  /** Retry schedule of one delivery; default >= 24 h (API.md). */
+  schedule?: DeliverySchedule | undefined;
+  /** Per-endpoint limits; tests shorten the windows. */
+  policy?: Partial<EndpointPolicy> | undefined;
   now?: () => number;
 }
 
-export interface AttemptArgs {
-  deliveryId: string;
-  attempt: number;
-  /** Workflow time of this attempt (deterministic; shown in tests of the schedule). */
-  at: string;
-  /** When the next attempt is due if this one fails; null: this is the last one. */
-  nextAttemptAt: string | null;
-}
-export interface AttemptResult {
+export interface DeliverResult {
+  /** sent: an attempt was made (ok or not); gone: deleted/cancelled/done; held: endpoint disabled. */
+  outcome: 'sent' | 'gone' | 'held';
   ok: boolean;
   statusCode: number | null;
-  /** The delivery (or its endpoint) no longer exists: nothing left to do. */
-  gone?: boolean;
-  /** The failure is permanent (target refused by the SSRF guard): no further attempt. */
-  final?: boolean;
+  /** No attempt follows this one (success, refused target, window over). */
+  final: boolean;
 }
 
 export function createWebhookActivities(deps: WebhookActivityDeps) {
   const now = deps.now ?? Date.now;
-  const policy = deps.urlPolicy ?? STRICT_URL_POLICY;
+  const urlPolicy = deps.urlPolicy ?? STRICT_URL_POLICY;
+  const schedule = deps.schedule ?? DEFAULT_DELIVERY_SCHEDULE;
+  const policy: EndpointPolicy = { ...DEFAULT_ENDPOINT_POLICY, ...deps.policy };
   return {
-    async dispatchWebhookEvents(a: { limit: number }): Promise<{ events: number; deliveryIds: string[] }> {
+    async dispatchWebhookEvents(a: { limit: number }): Promise<{ events: number; endpointIds: string[] }> {
       return atBoundary(() => deps.webhooks.dispatch(a.limit));
     },
 
-    async attemptWebhookDelivery(a: AttemptArgs): Promise<AttemptResult> {
+    async pendingWebhookEndpoints(): Promise<string[]> {
+      return atBoundary(() => deps.webhooks.endpointsWithPending());
+    },
+
+    async claimWebhookDeliveries(a: { endpointId: string }): Promise<ClaimResult> {
+      return atBoundary(() => deps.webhooks.claimDue(a.endpointId, policy, now()));
+    },
+
+    async deliverWebhook(a: { deliveryId: string }): Promise<DeliverResult> {
       return atBoundary(async () => {
         const ctx = await deps.webhooks.deliveryContext(a.deliveryId);
-        if (!ctx) return { ok: false, statusCode: null, gone: true };
-        if (ctx.status === 'succeeded') return { ok: true, statusCode: null };
+        if (!ctx || ctx.status !== 'pending' || ctx.endpoint.status === 'deleted') {
+          return { outcome: 'gone', ok: ctx?.status === 'succeeded', statusCode: null, final: true };
+        }
+        // Disabled: the delivery waits in the database without spending an attempt.
+        if (ctx.endpoint.status !== 'enabled')
+          return { outcome: 'held', ok: false, statusCode: null, final: false };
+        const attempt = ctx.attempts + 1;
         const started = now();
         let statusCode: number | null = null;
         let error: string | null = null;
@@ -100,38 +120,46 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
           const { id, type, createdAt, data } = ctx.event;
           const body = JSON.stringify({ id, type, createdAt, data });
           // Vetted (and pinned) before anything is sent: the signed body never reaches a refused host.
-          const target = await vetTarget(ctx.endpoint.url, policy, deps.resolve);
-          statusCode = await postPinned(
-            target,
+          statusCode = await vetAndPost(
+            ctx.endpoint.url,
+            urlPolicy,
+            deps.resolve,
             {
               'Content-Type': 'application/json',
               'User-Agent': 'Settle-Webhooks/1',
               [SIGNATURE_HEADER]: signPayload(secret, body, Math.floor(now() / 1000)),
               'Settle-Event-Id': id,
-              'Settle-Delivery-Attempt': String(a.attempt),
+              'Settle-Delivery-Attempt': String(attempt),
             },
             body,
-            ATTEMPT_TIMEOUT_MS,
+            policy.attemptTimeoutMs,
           );
         } catch (err) {
-          // Connection refused, DNS, timeout: a failed attempt, retried on the workflow's schedule.
+          // Connection refused, DNS, timeout: a failed attempt, retried on the schedule.
           // A refused target is permanent: retrying cannot make an internal address acceptable.
           refused = err instanceof TargetRefusedError;
           error = (err instanceof Error ? err.message : String(err)).slice(0, 200);
         }
+        const ended = now();
         const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
-        const final = !ok && (refused || a.nextAttemptAt === null);
+        const firstAttemptAt = ctx.firstAttemptAt ?? started;
+        const next = ok || refused ? null : nextAttemptAfterFailure(schedule, attempt, firstAttemptAt, ended);
+        const final = ok || next === null;
         await deps.webhooks.recordAttempt({
           deliveryId: a.deliveryId,
-          attempt: a.attempt,
+          endpointId: ctx.endpoint.id,
+          attempt,
           statusCode,
           error: ok ? null : (error ?? `HTTP ${statusCode}`),
-          durationMs: Math.max(0, Math.round(now() - started)),
+          durationMs: Math.max(0, Math.round(ended - started)),
           ok,
-          nextAttemptAt: ok || final ? null : a.nextAttemptAt,
+          nextAttemptAt: next,
           final,
+          firstAttemptAt,
+          now: ended,
+          policy,
         });
-        return refused ? { ok, statusCode, final: true } : { ok, statusCode };
+        return { outcome: 'sent', ok, statusCode, final };
       });
     },
   };

@@ -4,7 +4,9 @@
  * to the vetted address only. The socket's `lookup` is pinned to that address, so a second DNS
  * answer (rebinding between check and connect) is never consulted; TLS still verifies the
  * certificate against the hostname (SNI and checkServerIdentity use `host`, not the address).
- * Redirects are not followed (node:http never does): a redirect is not a delivery.
+ * Redirects are not followed (node:http never does): a redirect is not a delivery. One deadline
+ * covers the whole attempt (DNS included): a host that never resolves costs no more than one that
+ * accepts and hangs.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
@@ -83,4 +85,28 @@ export function postPinned(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Rejects with a timeout error once `ms` has passed; the timer never keeps the process alive. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+}
+
+/** Vet, resolve, pin and POST, all within `timeoutMs`. */
+export async function vetAndPost(
+  raw: string,
+  policy: UrlPolicy,
+  resolve: Resolver | undefined,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<number> {
+  const started = Date.now();
+  const target = await within(vetTarget(raw, policy, resolve), timeoutMs, 'resolving the endpoint');
+  return postPinned(target, headers, body, Math.max(1, timeoutMs - (Date.now() - started)));
 }

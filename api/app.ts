@@ -1,6 +1,6 @@
 /** createApp(deps) builds the Express app without listening (server.ts is the composition root). */
 import './express-augment';
-import express, { Router, type Express } from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { AuditLog } from '../db/audit-repo';
@@ -13,7 +13,9 @@ import type { Logger } from '../security/logger';
 import type { TokenService } from '../security/tokens';
 import type { Vault } from '../security/vault';
 import { idempotency } from './middleware/idempotency';
-import { auditTrail } from './middleware/audit';
+import { auditedRead, auditTrail } from './middleware/audit';
+import { bodyGate, requestGate, requireUtf8Body } from './middleware/input-gate';
+import { createRouter } from './router';
 import {
   authRateLimit,
   clientRateLimit,
@@ -34,6 +36,8 @@ import type { BankAccountsService } from './bank-accounts-service';
 import { vaultRoutes } from './routes/vault';
 import { providerWebhookRoutes } from './routes/webhooks';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints';
+import { eventRoutes } from './routes/events';
+import { wakeEndpointWorkflow } from './webhook-dispatcher';
 import type { WebhooksRepo } from '../db/webhooks-repo';
 import type { UrlPolicy } from '../security/url-guard';
 import type { WebhookVerifier } from '../workers/providers';
@@ -82,9 +86,13 @@ function trustProxySetting(v: string): boolean | number | string {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Case-sensitive and strict like every router (api/router.ts): one spelling per route.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.set('trust proxy', trustProxySetting(deps.config.trustProxy));
   app.use(requestId);
   app.use(auditTrail({ audit: deps.audit, logger: deps.logger }));
+  app.use(requestGate);
   app.use(helmet({ hsts: { maxAge: 31_536_000, includeSubDomains: true } }));
   // Provider webhooks need the RAW body (signatures): mounted before the JSON parser (issue 4).
   if (deps.webhooks) {
@@ -99,7 +107,8 @@ export function createApp(deps: AppDeps): Express {
       }),
     );
   }
-  app.use(express.json({ limit: '64kb', strict: true }));
+  app.use(express.json({ limit: '64kb', strict: true, verify: requireUtf8Body }));
+  app.use(bodyGate);
 
   app.use(healthRoutes({ pool: deps.pool, temporal: deps.temporal }));
   const doc = openApiDocument();
@@ -120,15 +129,24 @@ export function createApp(deps: AppDeps): Express {
   );
 
   const allowlist = parseAllowlist(deps.config.adminAllowlist);
-  const v1 = Router();
+  const v1 = createRouter();
   v1.use(
-    authenticate(deps.tokens, { touch: (sid, sub) => deps.operators.touchSession(sid, sub, clock.now()) }),
+    authenticate(
+      deps.tokens,
+      { touch: (sid, sub) => deps.operators.touchSession(sid, sub, clock.now()) },
+      deps.clients,
+    ),
     clientRateLimit(limits),
   );
   v1.use('/auth', logoutRoute({ operatorAuth }));
   const idem = idempotency(deps.idempotency, deps.idempotencySecret);
   const business = [requireAccess('business', allowlist), idem];
-  v1.use('/vault', ...business, vaultRoutes({ vault: deps.vault, legalEntity: deps.config.legalEntity }));
+  v1.use(
+    '/vault',
+    auditedRead,
+    ...business,
+    vaultRoutes({ vault: deps.vault, legalEntity: deps.config.legalEntity }),
+  );
   v1.use('/payments', ...business, paymentRoutes({ payments: deps.payments }));
   if (deps.bankAccounts)
     v1.use('/bank-accounts', ...business, bankAccountRoutes({ bankAccounts: deps.bankAccounts }));
@@ -140,10 +158,12 @@ export function createApp(deps: AppDeps): Express {
         webhooks: deps.webhooks.repo,
         webhookKey: deps.webhooks.webhookKey,
         urlPolicy: deps.webhooks.urlPolicy,
+        wake: deps.temporal && ((id) => wakeEndpointWorkflow(deps.temporal!, id)),
       }),
     );
+    v1.use('/events', ...business, eventRoutes({ webhooks: deps.webhooks.repo }));
   }
-  v1.use('/audit-events', requireAccess('audit', allowlist), auditRoutes({ audit: deps.audit }));
+  v1.use('/audit-events', auditedRead, requireAccess('audit', allowlist), auditRoutes({ audit: deps.audit }));
   const admin = [requireAccess('admin', allowlist), idem];
   v1.use('/clients', ...admin, clientAdminRoutes({ clients: deps.clients, clock }));
   v1.use('/operators', ...admin, operatorAdminRoutes({ operators: deps.operators, clock }));

@@ -1,26 +1,44 @@
 /**
  * Codec server process (`npm run codec-server`). Holds payload-key access only (the payload KEK, not
- * the card KEKs) and the JWT verification key; listens on loopback by default. Point the Temporal UI
- * at it with `--ui-codec-endpoint http://127.0.0.1:8888` and set SETTLE_CODEC_UI_ORIGIN to the UI's
- * origin.
+ * the card KEKs) and the JWT public verification key(s) only (it cannot sign tokens); listens on
+ * loopback by default. Point the Temporal UI at it with `--ui-codec-endpoint http://127.0.0.1:8888`
+ * and set SETTLE_CODEC_UI_ORIGIN to the UI's origin.
  */
 import http from 'node:http';
 import { z } from 'zod';
+import { configureAuditLog } from '../db/audit-repo';
 import { createOperatorsRepo } from '../db/operators-repo';
+import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { createPool } from '../db/pool';
 import { signalReady } from '../scripts/ready';
 import { keyProviderRefinement, keyShape, loadOrExit, parseEnv, shared } from '../domain/config';
 import { createLogger } from '../security/logger';
-import { payloadCodec } from '../security/payload-codec';
-import { createTokenService } from '../security/tokens';
+import { displayCodec } from '../security/payload-codec';
+import { createTokenVerifier, publicKeysFromPem } from '../security/tokens';
 import { auditHookFor, configurePayloadEncryption } from '../security/vault-factory';
 import { createCodecServer } from './codec-server';
+import { answerClientErrors } from './client-error';
 
 export const codecShape = {
   DATABASE_URL: shared.DATABASE_URL,
   LOG_LEVEL: shared.LOG_LEVEL,
   ...keyShape,
-  SETTLE_JWT_PRIVATE_KEY: shared.SETTLE_JWT_PRIVATE_KEY,
+  /**
+   * The API's token verification key(s): Ed25519 public key PEMs, concatenated (the signing key's
+   * and, during a rotation, the previous one's). Never the private key: this process only verifies.
+   */
+  SETTLE_JWT_PUBLIC_KEYS: z
+    .string()
+    .refine((v) => !v.includes('PRIVATE KEY'), 'must hold public keys only, never the signing key')
+    .refine((v) => {
+      try {
+        return publicKeysFromPem(v).size > 0;
+      } catch {
+        return false;
+      }
+    }, 'must be one or more Ed25519 public key PEMs'),
+  /** Audit chain keys: every decode request is audited. */
+  SETTLE_SECRET_ROOT_KEY: shared.SETTLE_SECRET_ROOT_KEY,
   SETTLE_JWT_ISSUER: shared.SETTLE_JWT_ISSUER,
   SETTLE_JWT_AUDIENCE: shared.SETTLE_JWT_AUDIENCE,
   SETTLE_CODEC_PORT: z.coerce.number().int().min(1).max(65535).default(8888),
@@ -32,23 +50,24 @@ export const codecShape = {
 async function main(): Promise<void> {
   const cfg = loadOrExit(() => parseEnv(codecShape, process.env, keyProviderRefinement));
   const log = createLogger({ level: cfg.LOG_LEVEL, name: 'codec-server' });
+  configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY)), log });
   const pool = createPool(cfg.DATABASE_URL, 'settle-codec-server', 3);
   configurePayloadEncryption(cfg, pool);
-  const tokens = createTokenService({
-    privateKeyPem: cfg.SETTLE_JWT_PRIVATE_KEY,
+  const tokens = createTokenVerifier({
+    publicKeys: publicKeysFromPem(cfg.SETTLE_JWT_PUBLIC_KEYS),
     issuer: cfg.SETTLE_JWT_ISSUER,
     audience: cfg.SETTLE_JWT_AUDIENCE,
-    ttlSeconds: 900,
   });
   const operators = createOperatorsRepo(pool);
   const app = createCodecServer({
-    codec: payloadCodec,
+    codec: displayCodec,
     verify: (t) => tokens.verify(t),
     sessions: { touch: (sid, sub) => operators.touchSession(sid, sub, new Date()) },
     audit: auditHookFor(pool),
     uiOrigin: cfg.SETTLE_CODEC_UI_ORIGIN,
   });
   const server = http.createServer(app);
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.SETTLE_CODEC_PORT, cfg.SETTLE_CODEC_HOST, resolve);

@@ -9,6 +9,7 @@ import {
   webhookKey,
 } from '../domain/config';
 import { urlPolicyEnvShape } from '../security/url-guard';
+import { trustProxyProblem } from './rbac';
 
 export const apiShape = {
   ...shared,
@@ -20,12 +21,16 @@ export const apiShape = {
   SETTLE_ADMIN_ALLOWLIST: z.string().min(1).default('127.0.0.1/32,::1/128'),
   /**
    * Express `trust proxy` (hop count or CIDR list); explicit, default off: X-Forwarded-For is ignored.
-   * `true` (trust every hop) is refused: any client could then choose its own source address and
-   * walk past the admin allowlist.
+   * `true` and catch-all ranges (wider than /8 or /32 for IPv6) are refused: any client could then
+   * choose its own source address and walk past the admin allowlist (api/rbac.ts trustProxyProblem).
    */
   SETTLE_TRUST_PROXY: z
     .string()
-    .refine((v) => v !== 'true', 'must be false, a hop count or a list of proxy CIDRs (not true)')
+    .superRefine((v, ctx) => {
+      const problem = trustProxyProblem(v);
+      if (problem)
+        ctx.addIssue({ code: 'custom', message: `must be false, a hop count or proxy CIDRs: ${problem}` });
+    })
     .default('false'),
   /** Seals operators' TOTP secrets (AES-256-GCM), base64 32 bytes. Operator login is off without it. */
   SETTLE_TOTP_KEY: z
@@ -39,6 +44,8 @@ export const apiShape = {
   SETTLE_TLS_KEY_FILE: z.string().min(1).optional(),
   SETTLE_RATE_LIMIT_AUTH_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
   SETTLE_RATE_LIMIT_CLIENT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** How often the API writes a keyed anchor of the audit chain head (also at start). */
+  SETTLE_AUDIT_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
   /** How long POST /v1/payments waits for the authorization outcome before answering 503. */
   SETTLE_AUTH_WAIT_MS: z.coerce.number().int().min(100).max(60000).default(10000),
   SETTLE_PROVIDERS: z

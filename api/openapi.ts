@@ -1,337 +1,413 @@
 /**
  * The OpenAPI document served at GET /openapi.json. Request schemas are generated from the same zod
- * schemas the routes validate with; test/integration/openapi.test.ts checks every route is here.
+ * schemas the routes validate with (api/openapi-schemas.ts adds what zod cannot express); every
+ * operation lists every status it can answer, errors in the contract's shape.
+ * test/integration/openapi.test.ts checks every route is here; test/unit/openapi-document.test.ts
+ * checks the declared rules against the validators; `npm run dast` fuzzes the server against it.
  */
 import { z } from 'zod';
-import { ERROR_TYPES } from '../domain/errors';
 import { LoginBody, MfaBody, TokenBody } from './routes/auth';
 import { CreateBankAccountBody, VerifyBody } from './routes/bank-accounts';
 import { CaptureBody, CreatePaymentBody, RefundBody } from './routes/payments';
 import { TokenizeBody } from './routes/vault';
-import { CreateEndpointBody } from './routes/webhook-endpoints';
+import { CreateEndpointBody, UpdateEndpointBody } from './routes/webhook-endpoints';
+import { PAYMENT_STATUSES } from '../domain/payment-state';
+import {
+  IDEMPOTENCY_KEY_PATTERN,
+  RESPONSE_SCHEMAS,
+  idPattern,
+  listOf,
+  prop,
+  requestSchema,
+} from './openapi-schemas';
 
 type Op = Record<string, unknown>;
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
-const errorRef = { $ref: '#/components/schemas/Error' };
-const errors = (...codes: number[]) =>
+type Param = Record<string, unknown>;
+
+const ERRORS: Record<number, string> = {
+  400: 'invalid_request: malformed body, field, path, query or header (details.field names it)',
+  401: 'authentication: missing, invalid or expired token or credentials',
+  402: 'card_error: declined (details.paymentId)',
+  403: 'authorization: role or source address not allowed',
+  404: 'not_found: no such resource for this caller',
+  409: 'conflict (state does not allow it) or idempotency_key_in_use',
+  413: 'invalid_request: body_too_large',
+  422: 'idempotency_key_reused, or a business rule (amount_exceeds_captured, verification_amounts_mismatch)',
+  429: 'rate_limit',
+  500: 'internal: an unexpected error (never a stack trace, SQL or card data)',
+  503: 'provider_unavailable (no provider answered in time), or internal / service_unavailable (PostgreSQL or Temporal is down; retry later)',
+};
+const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
+const errors = (codes: number[]) =>
   Object.fromEntries(
-    codes.map((c) => [
-      String(c),
-      { description: 'Error (contract shape)', content: { 'application/json': { schema: errorRef } } },
-    ]),
+    [...new Set(codes)].map((c) => [String(c), { description: ERRORS[c] ?? 'Error', content: errorContent }]),
   );
-const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: schema(s) } } });
-const idem = {
+const json = (description: string, schema: unknown) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const body = (schema: unknown, required = true) => ({
+  required,
+  content: { 'application/json': { schema } },
+});
+
+const idem: Param = {
   name: 'Idempotency-Key',
   in: 'header',
   required: true,
-  schema: { type: 'string', minLength: 1, maxLength: 255 },
+  description: 'Unique per operation; same key + same body replays the first answer (24 h)',
+  schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN },
 };
-const ok = (d: string) => ({
-  description: d,
-  content: { 'application/json': { schema: { type: 'object' } } },
-});
-const list = (d: string) => ({
-  description: d,
-  content: {
-    'application/json': {
-      schema: { type: 'object', properties: { data: { type: 'array' }, hasMore: { type: 'boolean' } } },
-    },
-  },
-});
-const pageParams = [
+const pageParams: Param[] = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
-  { name: 'startingAfter', in: 'query', schema: { type: 'string' } },
+  { name: 'startingAfter', in: 'query', schema: { type: 'string', pattern: idPattern() } },
 ];
-const id = (name = 'id') => ({ name, in: 'path', required: true, schema: { type: 'string' } });
-const pub = (op: Op): Op => ({ security: [], ...op });
-/** A mutating POST: Idempotency-Key required, plus the idempotency errors. */
-const post = (summary: string, _status: string, extra: Op = {}, codes: number[] = []): Op => ({
-  summary,
-  parameters: [idem, ...((extra.parameters as unknown[]) ?? [])],
-  ...(extra.requestBody ? { requestBody: extra.requestBody } : {}),
-  responses: { ...(extra.responses as object), ...errors(400, 401, 403, 409, 422, 429, ...codes) },
+const pathId = (prefix: string, name = 'id'): Param => ({
+  name,
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: idPattern(prefix) },
 });
 
+/** Errors any authenticated /v1 request can get (input gate, token, role, rate limit, dependencies). */
+const AUTHED = [400, 401, 403, 429, 500, 503];
+/** ...and any mutating POST (idempotency, body size, state and business rules). */
+const MUTATING = [...AUTHED, 409, 413, 422];
+const PUBLIC_POST = [400, 401, 413, 429, 500, 503];
+
+const read = (summary: string, ok: unknown, parameters: Param[] = [], more: number[] = []): Op => ({
+  summary,
+  ...(parameters.length ? { parameters } : {}),
+  responses: { '200': ok, ...errors([...AUTHED, ...more]) },
+});
+const write = (
+  summary: string,
+  status: string,
+  ok: unknown,
+  opts: { parameters?: Param[]; requestBody?: unknown; more?: number[] } = {},
+): Op => ({
+  summary,
+  parameters: [idem, ...(opts.parameters ?? [])],
+  ...(opts.requestBody ? { requestBody: opts.requestBody } : {}),
+  responses: { [status]: ok, ...errors([...MUTATING, ...(opts.more ?? [])]) },
+});
+const pub = (op: Op): Op => ({ security: [], ...op });
+
+/** A body that must be absent or `{}` (the route rejects any field). */
+const emptyBody = body({ type: 'object', additionalProperties: false, maxProperties: 0 }, false);
+
+function requestBodies() {
+  return {
+    token: requestSchema(TokenBody),
+    login: requestSchema(LoginBody),
+    mfa: requestSchema(MfaBody),
+    card: requestSchema(TokenizeBody, (s) => {
+      // domain/card: 12-19 digits once spaces and dashes are removed (then Luhn, not expressible);
+      // the CVC is 3 digits, 4 for Amex.
+      prop(s, 'number').pattern = '^(?:[ -]*[0-9]){12,19}[ -]*$';
+      prop(s, 'cvc').pattern = '^[0-9]{3,4}$';
+    }),
+    payment: requestSchema(CreatePaymentBody),
+    capture: requestSchema(CaptureBody),
+    refund: requestSchema(RefundBody),
+    bankAccount: requestSchema(CreateBankAccountBody, (s) => {
+      // holderName pipes into min(1): the input side alone loses it.
+      prop(s, 'holderName').minLength = 1;
+    }),
+    verify: requestSchema(VerifyBody),
+    endpoint: requestSchema(CreateEndpointBody, (s) => {
+      prop(s, 'url').pattern = '^[Hh][Tt][Tt][Pp][Ss]?://';
+    }),
+    endpointUpdate: requestSchema(UpdateEndpointBody),
+  };
+}
+
 export function openApiDocument(): Record<string, unknown> {
+  const b = requestBodies();
+  const payment = json('Payment', ref('Payment'));
   return {
     openapi: '3.1.0',
     info: {
       title: 'Settle API',
       version: '1.0.0',
       description:
-        'The contract is API.md. Implementer choices documented here: admin routes (clients, operators, signing keys), webhook-endpoint reads and delivery log, logout, JWKS.',
+        'The contract is API.md. Implementer choices documented here: admin routes (clients, operators, signing keys), webhook-endpoint reads and delivery log, logout, JWKS. Free-text fields and metadata also reject anything that could be a card number (not expressible in JSON Schema).',
     },
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (EdDSA, at most 15 minutes)' },
       },
-      schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['type', 'code', 'message', 'requestId'],
-              properties: {
-                type: { type: 'string', enum: [...ERROR_TYPES] },
-                code: { type: 'string' },
-                message: { type: 'string' },
-                details: { type: 'object' },
-                requestId: { type: 'string' },
-              },
-            },
-          },
-        },
-      },
+      schemas: RESPONSE_SCHEMAS,
     },
     security: [{ bearer: [] }],
     paths: {
-      '/healthz': { get: pub({ summary: 'Liveness', responses: { '200': ok('Alive') } }) },
+      '/healthz': {
+        get: pub({ summary: 'Liveness', responses: { '200': json('Alive', { type: 'object' }) } }),
+      },
       '/readyz': {
         get: pub({
           summary: 'Readiness (PostgreSQL, Temporal)',
-          responses: { '200': ok('Ready'), '503': ok('Not ready') },
+          responses: {
+            '200': json('Ready', { type: 'object' }),
+            '503': json('Not ready', { type: 'object' }),
+          },
         }),
       },
+      '/openapi.json': {
+        get: pub({ summary: 'This document', responses: { '200': json('OpenAPI 3.1', { type: 'object' }) } }),
+      },
       '/.well-known/jwks.json': {
-        get: pub({ summary: 'Public keys that verify access tokens', responses: { '200': ok('JWKS') } }),
+        get: pub({
+          summary: 'Public keys that verify access tokens',
+          responses: { '200': json('JWKS', { type: 'object', required: ['keys'] }) },
+        }),
       },
       '/v1/auth/token': {
         post: pub({
           summary: 'Service-client token',
-          requestBody: body(TokenBody),
-          responses: { '200': ok('{ accessToken, tokenType, expiresIn }'), ...errors(400, 401, 429) },
+          requestBody: body(b.token),
+          responses: { '200': json('Access token', ref('AccessToken')), ...errors(PUBLIC_POST) },
         }),
       },
       '/v1/auth/login': {
         post: pub({
           summary: 'Operator password step',
-          requestBody: body(LoginBody),
-          responses: { '200': ok('{ mfaToken }'), ...errors(400, 401, 429) },
+          requestBody: body(b.login),
+          responses: {
+            '200': json('MFA challenge', { type: 'object', required: ['mfaToken'] }),
+            ...errors(PUBLIC_POST),
+          },
         }),
       },
       '/v1/auth/mfa': {
         post: pub({
           summary: 'Operator TOTP step',
-          requestBody: body(MfaBody),
-          responses: { '200': ok('{ accessToken, tokenType, expiresIn }'), ...errors(400, 401, 429) },
+          requestBody: body(b.mfa),
+          responses: { '200': json('Access token', ref('AccessToken')), ...errors(PUBLIC_POST) },
         }),
       },
       '/v1/auth/logout': {
         post: {
-          summary: 'End the operator session',
-          responses: { '204': { description: 'Logged out' }, ...errors(401) },
+          summary: 'End the operator session (a service token simply expires)',
+          responses: { '204': { description: 'Logged out' }, ...errors([...AUTHED, 413]) },
         },
       },
       '/v1/vault/cards': {
-        post: post('Tokenize a card', '201', {
-          requestBody: body(TokenizeBody),
-          responses: { '201': ok('Card metadata (never the number)') },
+        post: write('Tokenize a card', '201', json('Card metadata (never the number)', ref('Card')), {
+          requestBody: body(b.card),
         }),
       },
       '/v1/vault/cards/{token}': {
-        get: {
-          summary: 'Card metadata',
-          parameters: [id('token')],
-          responses: { '200': ok('Card metadata'), ...errors(401, 403, 404) },
-        },
+        get: read('Card metadata', json('Card metadata', ref('Card')), [pathId('tok', 'token')], [404]),
         delete: {
           summary: 'Delete (crypto-shred) a card',
-          parameters: [id('token')],
-          responses: { '204': { description: 'Shredded' }, ...errors(401, 403, 404) },
+          parameters: [pathId('tok', 'token')],
+          responses: { '204': { description: 'Shredded' }, ...errors([...AUTHED, 404]) },
         },
       },
       '/v1/payments': {
-        post: post('Create and authorize a payment', '201', {
-          requestBody: body(CreatePaymentBody),
-          responses: {
-            '201': ok('Payment (authorized or captured)'),
-            '402': ok('card_error with details.paymentId'),
-            '503': ok('provider_unavailable; the payment continues'),
+        post: write(
+          'Create and authorize a payment',
+          '201',
+          json('Payment (authorized or captured)', ref('Payment')),
+          {
+            requestBody: body(b.payment),
+            more: [402, 404],
           },
-        }),
-        get: {
-          summary: 'List payments',
-          parameters: [...pageParams, { name: 'status', in: 'query', schema: { type: 'string' } }],
-          responses: { '200': list('Payments'), ...errors(400, 401, 403) },
-        },
-      },
-      '/v1/payments/{id}': {
-        get: {
-          summary: 'Read a payment',
-          parameters: [id()],
-          responses: { '200': ok('Payment'), ...errors(401, 403, 404) },
-        },
-      },
-      '/v1/payments/{id}/capture': {
-        post: post(
-          'Capture (partial or full)',
-          '200',
-          { parameters: [id()], requestBody: body(CaptureBody), responses: { '200': ok('Payment') } },
-          [404, 503],
         ),
+        get: read(
+          'List payments',
+          json('Payments', listOf('Payment')),
+          [
+            ...pageParams,
+            { name: 'status', in: 'query', schema: { type: 'string', enum: [...PAYMENT_STATUSES] } },
+          ],
+          [404],
+        ),
+      },
+      '/v1/payments/{id}': { get: read('Read a payment', payment, [pathId('pay')], [404]) },
+      '/v1/payments/{id}/capture': {
+        post: write('Capture (partial or full)', '200', payment, {
+          parameters: [pathId('pay')],
+          requestBody: body(b.capture, false),
+          more: [404],
+        }),
       },
       '/v1/payments/{id}/void': {
-        post: post(
-          'Void before capture',
-          '200',
-          { parameters: [id()], responses: { '200': ok('Payment') } },
-          [404, 503],
-        ),
+        post: write('Void before capture', '200', payment, {
+          parameters: [pathId('pay')],
+          requestBody: emptyBody,
+          more: [404],
+        }),
       },
       '/v1/payments/{id}/refunds': {
-        post: post(
-          'Refund (partial or full)',
-          '201',
-          { parameters: [id()], requestBody: body(RefundBody), responses: { '201': ok('Refund') } },
-          [404, 503],
-        ),
+        post: write('Refund (partial or full)', '201', json('Refund', ref('Refund')), {
+          parameters: [pathId('pay')],
+          requestBody: body(b.refund, false),
+          more: [404],
+        }),
       },
       '/v1/bank-accounts': {
-        post: post(
-          'Add a bank account and verify it',
-          '201',
-          { requestBody: body(CreateBankAccountBody), responses: { '201': ok('Bank account') } },
-          [503],
-        ),
+        post: write('Add a bank account and verify it', '201', json('Bank account', ref('BankAccount')), {
+          requestBody: body(b.bankAccount),
+        }),
       },
       '/v1/bank-accounts/{id}': {
-        get: {
-          summary: 'Read a bank account',
-          parameters: [id()],
-          responses: { '200': ok('Bank account'), ...errors(401, 403, 404) },
-        },
+        get: read('Read a bank account', json('Bank account', ref('BankAccount')), [pathId('ba')], [404]),
       },
       '/v1/bank-accounts/{id}/verify': {
-        post: post(
-          'Submit micro-deposit amounts',
-          '200',
-          { parameters: [id()], requestBody: body(VerifyBody), responses: { '200': ok('Bank account') } },
-          [404],
-        ),
+        post: write('Submit micro-deposit amounts', '200', json('Bank account', ref('BankAccount')), {
+          parameters: [pathId('ba')],
+          requestBody: body(b.verify),
+          more: [404],
+        }),
       },
       '/v1/webhook-endpoints': {
-        post: post(
+        post: write(
           'Register a webhook endpoint (secret shown once)',
           '201',
-          { requestBody: body(CreateEndpointBody), responses: { '201': ok('Endpoint with secret') } },
-          [503],
+          json('Endpoint with its secret', {
+            allOf: [ref('WebhookEndpoint'), { type: 'object', required: ['secret'] }],
+          }),
+          { requestBody: body(b.endpoint) },
         ),
-        get: {
-          summary: 'List webhook endpoints',
-          parameters: pageParams,
-          responses: { '200': list('Endpoints'), ...errors(401, 403) },
-        },
+        get: read('List webhook endpoints', json('Endpoints', listOf('WebhookEndpoint')), pageParams, [404]),
       },
       '/v1/webhook-endpoints/{id}': {
-        get: {
-          summary: 'Read a webhook endpoint',
-          parameters: [id()],
-          responses: { '200': ok('Endpoint'), ...errors(401, 403, 404) },
+        get: read('Read a webhook endpoint', json('Endpoint', ref('WebhookEndpoint')), [pathId('we')], [404]),
+        post: write(
+          'Enable or disable an endpoint, or change its events',
+          '200',
+          json('Endpoint', ref('WebhookEndpoint')),
+          { parameters: [pathId('we')], requestBody: body(b.endpointUpdate), more: [404] },
+        ),
+        delete: {
+          summary: 'Delete an endpoint (its pending deliveries stop)',
+          parameters: [pathId('we')],
+          responses: { '204': { description: 'Deleted' }, ...errors([...AUTHED, 404]) },
         },
+      },
+      '/v1/events/{id}/redeliver': {
+        post: write(
+          'Send an event again to every enabled endpoint subscribed to it',
+          '202',
+          json('Redelivery accepted', {
+            type: 'object',
+            required: ['id', 'redelivery'],
+            properties: {
+              id: { type: 'string', pattern: idPattern('evt') },
+              redelivery: { type: 'integer' },
+            },
+          }),
+          { parameters: [pathId('evt')], more: [404] },
+        ),
       },
       '/v1/webhook-endpoints/{id}/deliveries': {
-        get: {
-          summary: 'Delivery log of an endpoint',
-          parameters: [id(), ...pageParams],
-          responses: { '200': list('Deliveries'), ...errors(401, 403, 404) },
-        },
+        get: read(
+          'Delivery log of an endpoint',
+          json('Deliveries', listOf('Delivery')),
+          [pathId('we'), ...pageParams],
+          [404],
+        ),
       },
       '/v1/audit-events': {
-        get: {
-          summary: 'Audit events (hash-chained)',
-          parameters: pageParams,
-          responses: { '200': list('Audit events'), ...errors(400, 401, 403) },
-        },
+        get: read(
+          'Audit events (hash-chained)',
+          json('Audit events', listOf('AuditEvent')),
+          pageParams,
+          [404],
+        ),
       },
       '/v1/audit-events/verify': {
-        get: {
-          summary: 'Verify the audit chain',
-          responses: { '200': ok('{ valid, checked, firstBrokenId? }'), ...errors(401, 403) },
-        },
+        get: read('Verify the audit chain', json('Verification', ref('AuditVerification'))),
       },
-      '/v1/clients': {
-        get: {
-          summary: 'List API clients (admin)',
-          parameters: pageParams,
-          responses: { '200': list('Clients'), ...errors(401, 403) },
-        },
-      },
+      '/v1/clients': { get: read('List API clients (admin)', json('Clients', listOf('Client')), pageParams) },
       '/v1/clients/{id}': {
-        get: {
-          summary: 'Read an API client (admin)',
-          parameters: [id()],
-          responses: { '200': ok('Client'), ...errors(401, 403, 404) },
-        },
+        get: read('Read an API client (admin)', json('Client', ref('Client')), [pathId('cli')], [404]),
       },
       '/v1/clients/{id}/disable': {
-        post: post(
-          'Disable an API client (admin)',
-          '200',
-          { parameters: [id()], responses: { '200': ok('Client') } },
-          [404],
-        ),
+        post: write('Disable an API client (admin)', '200', json('Client', ref('Client')), {
+          parameters: [pathId('cli')],
+          more: [404],
+        }),
       },
       '/v1/operators': {
-        get: {
-          summary: 'List operators (admin)',
-          parameters: pageParams,
-          responses: { '200': list('Operators'), ...errors(401, 403) },
-        },
+        get: read('List operators (admin)', json('Operators', listOf('Operator')), pageParams),
       },
       '/v1/operators/{id}': {
-        get: {
-          summary: 'Read an operator (admin)',
-          parameters: [id()],
-          responses: { '200': ok('Operator'), ...errors(401, 403, 404) },
-        },
+        get: read('Read an operator (admin)', json('Operator', ref('Operator')), [pathId('op')], [404]),
       },
       '/v1/operators/{id}/unlock': {
-        post: post(
-          'Unlock a locked operator (admin)',
-          '200',
-          { parameters: [id()], responses: { '200': ok('Operator') } },
-          [404],
-        ),
+        post: write('Unlock a locked operator (admin)', '200', json('Operator', ref('Operator')), {
+          parameters: [pathId('op')],
+          more: [404],
+        }),
       },
       '/v1/operators/{id}/revoke-sessions': {
-        post: post(
+        post: write(
           "Revoke an operator's sessions (admin)",
           '200',
-          { parameters: [id()], responses: { '200': ok('Result') } },
-          [404],
+          json('Result', { type: 'object', required: ['id', 'revokedSessions'] }),
+          { parameters: [pathId('op')], more: [404] },
         ),
       },
       '/v1/operators/{id}/disable': {
-        post: post(
-          'Disable an operator (admin)',
-          '200',
-          { parameters: [id()], responses: { '200': ok('Operator') } },
-          [404],
-        ),
+        post: write('Disable an operator (admin)', '200', json('Operator', ref('Operator')), {
+          parameters: [pathId('op')],
+          more: [404],
+        }),
       },
       '/v1/signing-keys': {
-        get: { summary: 'Token signing keys (admin)', responses: { '200': ok('Keys'), ...errors(401, 403) } },
+        get: read('Token signing keys (admin)', json('Keys', listOf('SigningKey'))),
       },
       '/v1/signing-keys/rotate': {
-        post: post('Rotate the token signing key in this process (admin)', '200', {
-          responses: { '200': ok('Keys') },
-        }),
+        post: write(
+          'Rotate the token signing key in this process (admin)',
+          '200',
+          json('The new and previous key ids', { type: 'object', required: ['kid', 'previousKid'] }),
+        ),
       },
       '/webhooks/stripe': {
         post: pub({
           summary: 'Stripe events (Stripe-Signature over the raw body)',
-          responses: { '200': ok('Stored once'), ...errors(400) },
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+          responses: { '200': json('Stored once', { type: 'object' }), ...errors([400, 404, 413, 500, 503]) },
         }),
       },
       '/webhooks/braintree': {
         post: pub({
           summary: 'Braintree notifications (bt_signature, bt_payload)',
-          responses: { '200': ok('Stored once'), ...errors(400) },
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': {
+                schema: {
+                  type: 'object',
+                  required: ['bt_signature', 'bt_payload'],
+                  properties: { bt_signature: { type: 'string' }, bt_payload: { type: 'string' } },
+                },
+              },
+            },
+          },
+          responses: { '200': json('Stored once', { type: 'object' }), ...errors([400, 404, 413, 500, 503]) },
         }),
       },
     },
   };
 }
+
+/** Exported for tests: the zod schemas behind each documented request body. */
+export const REQUEST_VALIDATORS: Record<string, z.ZodType> = {
+  'POST /v1/auth/token': TokenBody,
+  'POST /v1/auth/login': LoginBody,
+  'POST /v1/auth/mfa': MfaBody,
+  'POST /v1/vault/cards': TokenizeBody,
+  'POST /v1/payments': CreatePaymentBody,
+  'POST /v1/payments/{id}/capture': CaptureBody,
+  'POST /v1/payments/{id}/refunds': RefundBody,
+  'POST /v1/bank-accounts': CreateBankAccountBody,
+  'POST /v1/bank-accounts/{id}/verify': VerifyBody,
+  'POST /v1/webhook-endpoints': CreateEndpointBody,
+  'POST /v1/webhook-endpoints/{id}': UpdateEndpointBody,
+};

@@ -15,10 +15,12 @@ import {
   TypedSearchAttributes,
   WorkflowNotFoundError,
   ActivityFailure,
+  TimeoutFailure,
 } from '@temporalio/common';
 import type { PaymentsRepo } from '../db/payments-repo';
 import { canonical } from './middleware/idempotency';
-import { AppError, FAILURE_TYPES, notFound } from '../domain/errors';
+import { AppError, FAILURE_TYPES, notFound, serviceUnavailable } from '../domain/errors';
+import { isDependencyUnavailable } from './unavailable';
 import type { PaymentInput, PaymentView } from '../domain/payment';
 import type { CaptureMode, PaymentStatus } from '../domain/payment-state';
 import type { Vault } from '../security/vault';
@@ -107,20 +109,30 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
           });
         }
       }
-      if (cause instanceof ActivityFailure && cause.cause instanceof ApplicationFailure) {
-        if (cause.cause.type === FAILURE_TYPES.ProviderInvalidRequest) {
+      if (cause instanceof ActivityFailure) {
+        const type = cause.cause instanceof ApplicationFailure ? cause.cause.type : undefined;
+        if (type === FAILURE_TYPES.ProviderInvalidRequest) {
           throw new AppError('conflict', 'provider_rejected', 'The provider rejected the operation', {
             details: { paymentId },
           });
         }
-        throw new AppError(
-          'provider_unavailable',
-          'provider_unavailable',
-          'The provider did not answer in time; retry later',
-          {
-            details: { paymentId },
-          },
-        );
+        // Only a provider that did not answer is a provider outage; anything else (a value the
+        // database refused, a bug) is ours and must not send the client into a retry loop.
+        if (
+          cause.cause instanceof TimeoutFailure ||
+          type === FAILURE_TYPES.ProviderUnavailable ||
+          type === FAILURE_TYPES.ProviderOutcomeUnknown
+        ) {
+          throw new AppError(
+            'provider_unavailable',
+            'provider_unavailable',
+            'The provider did not answer in time; retry later',
+            { details: { paymentId } },
+          );
+        }
+        throw new AppError('internal', 'internal_error', 'The operation failed', {
+          details: { paymentId },
+        });
       }
     }
     if (
@@ -190,8 +202,9 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         typedSearchAttributes: new TypedSearchAttributes(sa),
       });
       let view: PaymentView;
+      const wait = AbortSignal.timeout(deps.authWaitMs);
       try {
-        view = await deps.client.withAbortSignal(AbortSignal.timeout(deps.authWaitMs), async () => {
+        view = await deps.client.withAbortSignal(wait, async () => {
           const handle = await deps.client.workflow.startUpdateWithStart(awaitAuthorizationUpdate, {
             startWorkflowOperation: start,
             waitForStage: WorkflowUpdateStage.ACCEPTED,
@@ -201,6 +214,10 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         });
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) return mapUpdateError(err, paymentId);
+        // Temporal down: nothing may have started; a retry with the same key lands on the same id.
+        if (isDependencyUnavailable(err)) throw serviceUnavailable();
+        // Anything but our own wait running out is not an outage of a provider: 500 `internal`.
+        if (!wait.aborted) throw err;
         // No outcome in time: the workflow keeps going durably; the client reads the result later.
         throw new AppError(
           'provider_unavailable',

@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Express } from 'express';
 import { collectDefaultMetrics, register } from 'prom-client';
-import { createAuditLog } from '../db/audit-repo';
+import { configureAuditLog, createAuditLog, type AuditLog } from '../db/audit-repo';
 import { createClientsRepo } from '../db/clients-repo';
 import { createOperatorsRepo } from '../db/operators-repo';
 import { createIdempotencyRepo } from '../db/idempotency-repo';
@@ -17,10 +17,12 @@ import { createPaymentsRepo } from '../db/payments-repo';
 import { assertReachable, createPool } from '../db/pool';
 import { loadOrExit } from '../domain/config';
 import { createLogger } from '../security/logger';
+import { auditKeysFrom, purposeKey, rootKeyFrom } from '../security/purpose-keys';
 import { createTokenService, keyIdOf } from '../security/tokens';
 import { configurePayloadEncryption, createVaultFromConfig } from '../security/vault-factory';
 import { signalReady } from '../scripts/ready';
 import { createApp } from './app';
+import { answerClientErrors } from './client-error';
 import { loadApiConfig } from './config';
 import { createPaymentsService } from './payments-service';
 import { createBankAccountsService } from './bank-accounts-service';
@@ -30,13 +32,16 @@ import { connectClient } from './temporal-client';
 import { createWebhooksRepo } from '../db/webhooks-repo';
 import { urlPolicyFromConfig } from '../security/url-guard';
 import { buildWebhookVerifiers } from '../workers/providers';
-import { webhookDispatcherWorkflow, webhookDispatcherId } from '../workflows/webhook-delivery';
+import { retryWithBackoff } from '../domain/backoff';
+import { startWebhookDispatcher } from './webhook-dispatcher';
 
 /** HTTPS with TLS 1.2 as the floor (PCI DSS 4.2.1); older protocol versions fail the handshake. */
 export function createApiServer(app: Express, tls?: { cert: string | Buffer; key: string | Buffer }) {
-  return tls
+  const server = tls
     ? https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app)
     : http.createServer(app);
+  answerClientErrors(server);
+  return server;
 }
 
 function previousKeys(pems: string | undefined): Map<string, KeyObject> {
@@ -48,9 +53,24 @@ function previousKeys(pems: string | undefined): Map<string, KeyObject> {
   return m;
 }
 
+/**
+ * Keyed anchors of the audit chain head (db/audit-repo.ts anchor()): at start, then every
+ * `intervalMs` when the head moved. A failure is logged and retried at the next tick.
+ */
+function anchorAuditChain(audit: AuditLog, intervalMs: number, logger: ReturnType<typeof createLogger>) {
+  const tick = () =>
+    void audit.anchor().catch((err: unknown) => logger.error({ err }, 'audit anchor failed'));
+  tick();
+  setInterval(tick, intervalMs).unref();
+}
+
 async function main(): Promise<void> {
   const cfg = loadOrExit(() => loadApiConfig());
   const logger = createLogger({ level: cfg.LOG_LEVEL, name: 'api' });
+  // One key per purpose, derived from the root (security/purpose-keys.ts).
+  const root = rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY);
+  const idempotencySecret = purposeKey(root, 'idempotency');
+  configureAuditLog({ keys: auditKeysFrom(root), log: logger });
   const pool = createPool(cfg.DATABASE_URL, 'settle-api');
   await assertReachable(pool);
   const temporal = await connectClient(cfg.TEMPORAL_ADDRESS, cfg.TEMPORAL_NAMESPACE);
@@ -100,8 +120,7 @@ async function main(): Promise<void> {
       waitMs: cfg.SETTLE_AUTH_WAIT_MS,
     }),
     idempotency: createIdempotencyRepo(pool),
-    // The fingerprint key is the API's one HMAC root; idempotency derives its own sub-keys (HKDF).
-    idempotencySecret: Buffer.from(cfg.SETTLE_FINGERPRINT_KEY, 'base64'),
+    idempotencySecret,
     webhooks: {
       repo: createWebhooksRepo(pool),
       verifiers: buildWebhookVerifiers(cfg),
@@ -157,14 +176,25 @@ async function main(): Promise<void> {
   if (cfg.METRICS_PORT > 0) metrics.listen(cfg.METRICS_PORT, '127.0.0.1');
   logger.info({ host: cfg.HOST, port: cfg.PORT, tls: !!tls }, 'api listening');
   signalReady('api');
-  await processEvent('process.start');
-  // Merchant webhooks (issue 4): one dispatcher per deployment moves outbox events to deliveries.
-  await temporal.workflow.start(webhookDispatcherWorkflow, {
-    workflowId: webhookDispatcherId(),
-    taskQueue: cfg.SETTLE_TASK_QUEUE,
-    args: [{ pollMs: 1000 }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
+  // A database or Temporal restart at this moment must not stop the API: both steps retry in the
+  // background with backoff while requests are already answered (503 while a dependency is down).
+  void retryWithBackoff(() => processEvent('process.start'), {
+    onError: (err) => logger.warn({ err }, 'audit process.start failed; retrying'),
   });
+  anchorAuditChain(audit, cfg.SETTLE_AUDIT_ANCHOR_INTERVAL_MS, logger);
+  // Merchant webhooks: one dispatcher per deployment, on the webhook queue (never the payments one).
+  void retryWithBackoff(
+    async () => {
+      const moved = await startWebhookDispatcher(temporal, {
+        taskQueue: cfg.SETTLE_WEBHOOK_TASK_QUEUE,
+        pollMs: 1000,
+        retireLegacy: true,
+      });
+      if (moved.retired > 0) logger.info(moved, 'webhook workflows moved off the payments task queue');
+      if (moved.legacyError) logger.warn(moved, 'could not list earlier webhook delivery workflows');
+    },
+    { attempts: 1000, onError: (err) => logger.warn({ err }, 'webhook dispatcher start failed; retrying') },
+  );
 }
 
 if (require.main === module) {

@@ -1,13 +1,17 @@
 /**
- * `cli audit verify [--anchor FILE]`: walks the hash chain and reports the first broken link; with an
- * anchor (from `cli audit anchor`), a truncated tail is reported too. Exit 1 when broken.
- * `cli audit anchor [--out FILE]`: exports the latest seq + hash, to be kept outside the database.
+ * `cli audit verify [--anchor FILE]`: walks the keyed hash chain and reports the first broken link,
+ * checked against the latest keyed anchor in the database (and, when given, an exported one), so a
+ * rewritten or truncated chain is reported. Exit 1 when broken.
+ * `cli audit anchor [--out FILE]`: writes a keyed anchor of the chain head to the database and prints
+ * it (to be kept outside the database as well: WORM storage, a ticket...).
+ * Env: DATABASE_URL, SETTLE_SECRET_ROOT_KEY (the audit chain and anchor keys derive from it).
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createAuditLog } from '../db/audit-repo';
+import { configureAuditLog, createAuditLog } from '../db/audit-repo';
 import { createPool } from '../db/pool';
-import type { Anchor } from '../security/audit';
+import type { Anchor, KeyedAnchor } from '../security/audit';
+import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import type { Command } from './index';
 
 function dbUrl(): string {
@@ -16,8 +20,15 @@ function dbUrl(): string {
   return url;
 }
 
-export function parseAnchor(text: string): Anchor {
-  const a = JSON.parse(text) as Partial<Anchor>;
+/** The CLI's root: every command that appends to the audit log needs the audit keys. */
+export function configureCliAuditLog(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.SETTLE_SECRET_ROOT_KEY)
+    configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(env.SETTLE_SECRET_ROOT_KEY)) });
+}
+
+/** An exported anchor: keyed (with `at` and `mac`, checked on use) or a bare seq/id/hash triple. */
+export function parseAnchor(text: string): Anchor | KeyedAnchor {
+  const a = JSON.parse(text) as Partial<KeyedAnchor>;
   if (
     typeof a.seq !== 'number' ||
     typeof a.id !== 'string' ||
@@ -25,16 +36,20 @@ export function parseAnchor(text: string): Anchor {
     !/^[0-9a-f]{64}$/.test(a.hash)
   )
     throw new Error('the anchor file is not a Settle audit anchor');
-  return { seq: a.seq, id: a.id, hash: a.hash };
+  const bare = { seq: a.seq, id: a.id, hash: a.hash };
+  if (a.mac === undefined) return bare;
+  if (typeof a.mac !== 'string' || typeof a.at !== 'string')
+    throw new Error('the anchor file is not a Settle audit anchor');
+  return { ...bare, at: a.at, mac: a.mac };
 }
 
 const verify: Command = async (args) => {
   const { values } = parseArgs({ args, options: { anchor: { type: 'string' } }, strict: true });
-  const anchor = values.anchor ? parseAnchor(fs.readFileSync(values.anchor, 'utf8')) : undefined;
+  const external = values.anchor ? parseAnchor(fs.readFileSync(values.anchor, 'utf8')) : undefined;
   const pool = createPool(dbUrl(), 'settle-cli', 2);
   try {
     const log = createAuditLog(pool);
-    const r = await log.verify(anchor);
+    const r = await log.verify(external);
     await log.append({
       actor: `cli:${process.env.USER ?? 'unknown'}`,
       action: 'audit.verify',
@@ -42,10 +57,9 @@ const verify: Command = async (args) => {
       outcome: 'success',
       details: { valid: r.valid, checked: r.checked },
     });
+    const anchored = `${r.anchoredAt ? `, anchored at ${r.anchoredAt}` : ', no anchor yet'}${external ? ', exported anchor matched' : ''}`;
     if (r.valid) {
-      process.stdout.write(
-        `audit chain valid: ${r.checked} events checked${anchor ? ', anchor matched' : ''}\n`,
-      );
+      process.stdout.write(`audit chain valid: ${r.checked} events checked${anchored}\n`);
     } else {
       process.stdout.write(
         `audit chain BROKEN at ${r.firstBrokenId} (${r.reason ?? 'unknown'}); ${r.checked} events checked\n`,
@@ -63,7 +77,7 @@ const anchor: Command = async (args) => {
   try {
     const a = await createAuditLog(pool).anchor();
     if (!a) throw new Error('the audit trail is empty: nothing to anchor');
-    const text = `${JSON.stringify({ ...a, exportedAt: new Date().toISOString() })}\n`;
+    const text = `${JSON.stringify(a)}\n`;
     if (values.out) fs.writeFileSync(values.out, text, { mode: 0o600 });
     process.stdout.write(text);
   } finally {

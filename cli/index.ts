@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { clientCommands } from './clients';
 import { workflowCommands } from './workflows';
 import { operatorCommands } from './operators';
-import { auditCommands } from './audit';
+import { auditCommands, configureCliAuditLog } from './audit';
 import { keyCommands } from './keys';
 import { vaultCommands } from './vault';
 
@@ -47,6 +47,7 @@ function useEmbeddedDefaults(): void {
 
 async function main(argv: string[]): Promise<void> {
   useEmbeddedDefaults();
+  configureCliAuditLog();
   const [group, command, ...rest] = argv;
   const cmd = group && command ? groups[group]?.[command] : undefined;
   if (!cmd) {

@@ -77,6 +77,8 @@ export function installReplayKeyring(): void {
   installPayloadKeyring({
     current: () => Promise.resolve({ id: 'replay', key }),
     byId: () => Promise.resolve(key),
+    // Replayed histories were decoded at export: their payloads are clear.
+    acceptsClearPayloads: true,
   });
 }
 

@@ -26,6 +26,14 @@ export function createClientsRepo(pool: Pool) {
       const r = await pool.query<ClientRow>(`SELECT ${COLS} FROM clients WHERE id = $1`, [id]);
       return r.rows[0];
     },
+    /** Per-request check behind every service token (primary-key lookup): disabling is immediate. */
+    async isActiveService(id: string): Promise<boolean> {
+      const r = await pool.query(
+        "SELECT 1 FROM clients WHERE id = $1 AND role = 'service' AND disabled_at IS NULL",
+        [id],
+      );
+      return r.rowCount === 1;
+    },
     async findActiveByName(name: string): Promise<ClientRow | undefined> {
       const r = await pool.query<ClientRow>(
         `SELECT ${COLS} FROM clients WHERE name = $1 AND disabled_at IS NULL`,

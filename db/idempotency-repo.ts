@@ -6,6 +6,7 @@
  *   other hash               -> 'mismatch'
  * Records older than the retention (24 h) are treated as absent and purged.
  */
+import { constantTimeEqual } from '../domain/constant-time';
 import type { Pool } from './pool';
 
 export type BeginResult =
@@ -44,7 +45,7 @@ export function createIdempotencyRepo(pool: Pool) {
       );
       const row = r.rows[0];
       if (!row) return this.begin(clientId, key, requestHash); // purged between the two statements
-      if (row.request_hash !== requestHash) return { kind: 'mismatch' };
+      if (!constantTimeEqual(row.request_hash, requestHash)) return { kind: 'mismatch' };
       if (row.state === 'in_flight') return { kind: 'in_flight' };
       return { kind: 'replay', status: row.response_status ?? 500, body: row.response_body ?? '' };
     },

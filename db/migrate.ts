@@ -1,16 +1,31 @@
 /**
- * Applies db/migrations (timestamped SQL, node-pg-migrate) to DATABASE_URL. `npm run migrate`, and
- * called on start. node-pg-migrate takes an advisory lock, so concurrent runs are safe.
+ * Applies db/migrations (timestamped SQL, node-pg-migrate) as the database OWNER, then ensures the
+ * runtime login role the processes connect as (db/roles.ts). `npm run migrate`, and called on start.
+ * node-pg-migrate takes an advisory lock, so concurrent runs are safe.
+ *
+ * Env: DATABASE_OWNER_URL (the owner; DATABASE_URL when unset, for a single-URL setup),
+ * SETTLE_DB_RUNTIME_PASSWORD (the runtime role's password; none under trust authentication).
  */
 import path from 'node:path';
+import { z } from 'zod';
+import { loadOrExit, parseEnv } from '../domain/config';
+import { ensureRuntimeRole } from './roles';
+
+const pgUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
+export const migrateShape = {
+  DATABASE_OWNER_URL: pgUrl.optional(),
+  DATABASE_URL: pgUrl.optional(),
+  SETTLE_DB_RUNTIME_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
+};
 
 export async function migrate(
-  databaseUrl: string,
+  ownerUrl: string,
   log: (msg: string) => void = () => undefined,
+  opts: { runtimePassword?: string | undefined } = {},
 ): Promise<void> {
   const { runner } = await import('node-pg-migrate');
   await runner({
-    databaseUrl,
+    databaseUrl: ownerUrl,
     dir: path.join(__dirname, 'migrations'),
     direction: 'up',
     migrationsTable: 'schema_migrations',
@@ -19,15 +34,18 @@ export async function migrate(
     log,
     verbose: false,
   });
+  await ensureRuntimeRole(ownerUrl, { password: opts.runtimePassword });
 }
 
 if (require.main === module) {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    process.stderr.write('DATABASE_URL: is required\n');
-    process.exit(78);
-  }
-  migrate(url, (m) => process.stdout.write(`${m}\n`)).then(
+  const cfg = loadOrExit(() =>
+    parseEnv(migrateShape, process.env, (c) =>
+      c.DATABASE_OWNER_URL || c.DATABASE_URL ? [] : ['DATABASE_OWNER_URL: is required'],
+    ),
+  );
+  migrate(cfg.DATABASE_OWNER_URL ?? cfg.DATABASE_URL!, (m) => process.stdout.write(`${m}\n`), {
+    runtimePassword: cfg.SETTLE_DB_RUNTIME_PASSWORD,
+  }).then(
     () => process.stdout.write('migrations applied\n'),
     (err: unknown) => {
       process.stderr.write(`migration failed: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -59,19 +59,41 @@ export function createOperatorsRepo(pool: Pool) {
       return r.rows;
     },
 
-    /** One failed attempt; the 10th locks for 30 minutes (counter restarts after the lock). */
-    async recordFailure(id: string, now: Date): Promise<void> {
-      await pool.query(
+    /**
+     * Claim one attempt BEFORE verifying a password or a code: a single conditional UPDATE, so N
+     * parallel requests get at most MAX_FAILED_ATTEMPTS claims between them. The claim that reaches
+     * the limit locks for LOCK_MS at once (a crash between claim and verdict cannot leave the account
+     * open). A claim counts as a failure until releaseAttempts gives it back; after an expired lock
+     * the count starts again. Undefined: locked, disabled or unknown (verify nothing).
+     */
+    async claimAttempt(id: string, now: Date): Promise<number | undefined> {
+      const r = await pool.query<{ n: number }>(
         `UPDATE operators SET
-           failed_attempts = CASE WHEN failed_attempts + 1 >= $3 THEN 0 ELSE failed_attempts + 1 END,
-           locked_until = CASE WHEN failed_attempts + 1 >= $3 THEN $2::timestamptz + make_interval(secs => $4)
-                               ELSE locked_until END
-         WHERE id = $1`,
+           failed_attempts = CASE WHEN locked_until IS NULL THEN failed_attempts + 1 ELSE 1 END,
+           locked_until = CASE WHEN (CASE WHEN locked_until IS NULL THEN failed_attempts + 1 ELSE 1 END) >= $3
+                               THEN $2::timestamptz + make_interval(secs => $4) ELSE NULL END
+         WHERE id = $1 AND disabled_at IS NULL
+           AND (locked_until IS NULL OR locked_until <= $2)
+           AND (locked_until IS NOT NULL OR failed_attempts < $3)
+         RETURNING failed_attempts AS n`,
         [id, now, MAX_FAILED_ATTEMPTS, LOCK_MS / 1000],
       );
+      return r.rows[0]?.n;
     },
-    async resetFailures(id: string): Promise<void> {
-      await pool.query('UPDATE operators SET failed_attempts = 0 WHERE id = $1', [id]);
+    /**
+     * Give back `count` claims that were not failures (a right password: its own claim; a completed
+     * login: its claims and the failures before its password step). `claim` is the number this
+     * request's claim got: when it was the one that reached the limit, the lock it set is lifted
+     * (nine failures then the right password do not lock). A lock set by someone else's claim stays.
+     */
+    async releaseAttempts(id: string, count: number, claim: number): Promise<void> {
+      await pool.query(
+        `UPDATE operators SET
+           failed_attempts = GREATEST(failed_attempts - $2, 0),
+           locked_until = CASE WHEN $4::int >= $3 THEN NULL ELSE locked_until END
+         WHERE id = $1`,
+        [id, count, MAX_FAILED_ATTEMPTS, claim],
+      );
     },
     async unlock(id: string): Promise<boolean> {
       const r = await pool.query(
@@ -100,20 +122,30 @@ export function createOperatorsRepo(pool: Pool) {
       return r.rowCount === 1;
     },
 
-    async createChallenge(tokenHash: string, operatorId: string, expiresAt: Date): Promise<void> {
+    /** `priorFailures`: failures counted before the password step that issued this challenge. */
+    async createChallenge(
+      tokenHash: string,
+      operatorId: string,
+      expiresAt: Date,
+      priorFailures = 0,
+    ): Promise<void> {
       await pool.query(
-        'INSERT INTO operator_mfa_challenges (token_hash, operator_id, expires_at) VALUES ($1, $2, $3)',
-        [tokenHash, operatorId, expiresAt],
+        `INSERT INTO operator_mfa_challenges (token_hash, operator_id, expires_at, prior_failures)
+         VALUES ($1, $2, $3, $4)`,
+        [tokenHash, operatorId, expiresAt, priorFailures],
       );
     },
     /** The operator of a live, unused challenge. */
-    async findChallenge(tokenHash: string, now: Date): Promise<string | undefined> {
-      const r = await pool.query<{ operatorId: string }>(
-        `SELECT operator_id AS "operatorId" FROM operator_mfa_challenges
+    async findChallenge(
+      tokenHash: string,
+      now: Date,
+    ): Promise<{ operatorId: string; priorFailures: number } | undefined> {
+      const r = await pool.query<{ operatorId: string; priorFailures: number }>(
+        `SELECT operator_id AS "operatorId", prior_failures AS "priorFailures" FROM operator_mfa_challenges
           WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`,
         [tokenHash, now],
       );
-      return r.rows[0]?.operatorId;
+      return r.rows[0];
     },
     async useChallenge(tokenHash: string, now: Date): Promise<boolean> {
       const r = await pool.query(

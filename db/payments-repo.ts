@@ -4,7 +4,16 @@
  */
 import type { PaymentView, RefundRecord } from '../domain/payment';
 import type { PaymentStatus } from '../domain/payment-state';
+import { afterCursor } from './keyset';
 import type { Pool } from './pool';
+
+const PAYMENTS_AFTER_CURSOR = afterCursor({
+  table: 'payments',
+  alias: 'p',
+  cursor: '$3',
+  scope: { column: 'client_id', param: '$1' },
+  order: 'desc',
+});
 
 interface Row {
   id: string;
@@ -121,12 +130,12 @@ export function createPaymentsRepo(pool: Pool) {
       limit: number;
       startingAfter?: string | undefined;
     }): Promise<{ data: PaymentView[]; hasMore: boolean }> {
-      // Keyset pagination on (created_at, id) descending, anchored at the `startingAfter` row.
+      // Keyset pagination on (created_at, id) descending, anchored at the caller's `startingAfter` row.
       const r = await pool.query<Row>(
         `SELECT p.* FROM payments p
           WHERE ($1::text IS NULL OR p.client_id = $1)
             AND ($2::text IS NULL OR p.status = $2)
-            AND ($3::text IS NULL OR (p.created_at, p.id) < (SELECT a.created_at, a.id FROM payments a WHERE a.id = $3))
+            AND ${PAYMENTS_AFTER_CURSOR}
           ORDER BY p.created_at DESC, p.id DESC
           LIMIT $4`,
         [q.clientId ?? null, q.status ?? null, q.startingAfter ?? null, q.limit + 1],

@@ -8,6 +8,10 @@ export function createPool(databaseUrl: string, applicationName: string, max = 1
   const pool = new Pool({ connectionString: databaseUrl, application_name: applicationName, max });
   // An idle client erroring (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // A checked-out client (a transaction) has no pool listener: without this, a connection dropped
+  // between two of its statements would emit an unhandled 'error' and crash the process. The
+  // transaction's next query still fails, and its caller sees that.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -1,11 +1,25 @@
 /**
  * Webhooks in both directions: provider events stored once by (provider, event id), merchant webhook
- * endpoints (secrets sealed by the caller), and deliveries (one per event x endpoint) with their
- * attempt log. The outbox `events` table is read through `claimUndispatched`.
+ * endpoints (secrets sealed by the caller; enabled / disabled / deleted), and, through
+ * webhook-deliveries-repo.ts, their deliveries (one per event x endpoint x generation) and attempts.
  */
-import { createHash } from 'node:crypto';
 import type { ProviderEvent } from '../activities/providers/types';
 import type { Pool } from './pool';
+import { createWebhookDeliveriesRepo } from './webhook-deliveries-repo';
+import { afterCursor } from './keyset';
+
+/** Cursor scoped like the list (db/keyset.ts): another client's endpoint id reads as unknown. */
+const ENDPOINTS_AFTER_CURSOR = afterCursor({
+  table: 'webhook_endpoints',
+  alias: 'webhook_endpoints',
+  cursor: '$2',
+  scope: { column: 'client_id', param: '$1' },
+  order: 'asc',
+});
+
+export { deliveryIdOf, subscribed, type DeliveryView, type OutboxEvent } from './webhook-deliveries-repo';
+
+export type EndpointStatus = 'enabled' | 'disabled' | 'deleted';
 
 export interface WebhookEndpointRow {
   id: string;
@@ -13,47 +27,11 @@ export interface WebhookEndpointRow {
   url: string;
   events: string[];
   secretSealed: Buffer;
+  status: EndpointStatus;
+  /** Why it is disabled: by the merchant, or after failing for days. */
+  disabledReason: 'merchant' | 'failing' | null;
   createdAt: string;
 }
-
-export interface DeliveryView {
-  id: string;
-  eventId: string;
-  endpointId: string;
-  eventType: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempts: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-  deliveredAt: string | null;
-  createdAt: string;
-  log: Array<{
-    attempt: number;
-    at: string;
-    statusCode: number | null;
-    error: string | null;
-    durationMs: number;
-  }>;
-}
-
-export interface OutboxEvent {
-  id: string;
-  clientId: string;
-  type: string;
-  data: Record<string, unknown>;
-  createdAt: string;
-}
-
-/** `dlv_` + 24 hex chars of SHA-256(event, endpoint): the same pair always names the same delivery. */
-export const deliveryIdOf = (eventId: string, endpointId: string) =>
-  `dlv_${createHash('sha256').update(`${eventId}\u0000${endpointId}`).digest('hex').slice(0, 24)}`;
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-/** An endpoint subscribes to exact types, `payment.*`-style prefixes, or `*`. */
-export const subscribed = (patterns: string[], type: string) =>
-  patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
 
 export function createWebhooksRepo(pool: Pool) {
   return {
@@ -102,17 +80,20 @@ export function createWebhooksRepo(pool: Pool) {
       return r.rows[0]?.id;
     },
 
-    async insertEndpoint(e: Omit<WebhookEndpointRow, 'createdAt'>): Promise<WebhookEndpointRow> {
-      const r = await pool.query<{ created_at: Date }>(
+    async insertEndpoint(
+      e: Omit<WebhookEndpointRow, 'createdAt' | 'status' | 'disabledReason'>,
+    ): Promise<WebhookEndpointRow> {
+      const r = await pool.query<EndpointDbRow>(
         `INSERT INTO webhook_endpoints (id, client_id, url, events, secret_sealed) VALUES ($1, $2, $3, $4, $5)
-         RETURNING created_at`,
+         RETURNING *`,
         [e.id, e.clientId, e.url, e.events, e.secretSealed],
       );
-      return { ...e, createdAt: r.rows[0]!.created_at.toISOString() };
+      return endpointRow(r.rows[0]!);
     },
     async getEndpoint(id: string, clientId?: string): Promise<WebhookEndpointRow | undefined> {
       const r = await pool.query<EndpointDbRow>(
-        'SELECT * FROM webhook_endpoints WHERE id = $1 AND ($2::text IS NULL OR client_id = $2)',
+        `SELECT * FROM webhook_endpoints WHERE id = $1 AND ($2::text IS NULL OR client_id = $2)
+           AND status <> 'deleted'`,
         [id, clientId ?? null],
       );
       return r.rows[0] ? endpointRow(r.rows[0]) : undefined;
@@ -123,52 +104,56 @@ export function createWebhooksRepo(pool: Pool) {
       startingAfter?: string | undefined;
     }): Promise<{ data: WebhookEndpointRow[]; hasMore: boolean }> {
       const r = await pool.query<EndpointDbRow>(
-        `SELECT * FROM webhook_endpoints WHERE ($1::text IS NULL OR client_id = $1)
-           AND ($2::text IS NULL OR (created_at, id) > (SELECT created_at, id FROM webhook_endpoints WHERE id = $2))
+        `SELECT * FROM webhook_endpoints WHERE ($1::text IS NULL OR client_id = $1) AND status <> 'deleted'
+           AND ${ENDPOINTS_AFTER_CURSOR}
          ORDER BY created_at, id LIMIT $3`,
         [q.clientId ?? null, q.startingAfter ?? null, q.limit + 1],
       );
       return { data: r.rows.slice(0, q.limit).map(endpointRow), hasMore: r.rows.length > q.limit };
     },
 
+    /** Merchant changes: status (enabled/disabled) and/or subscriptions; a deleted endpoint is gone. */
+    async updateEndpoint(
+      id: string,
+      clientId: string,
+      change: { status?: 'enabled' | 'disabled' | undefined; events?: string[] | undefined },
+    ): Promise<WebhookEndpointRow | undefined> {
+      const r = await pool.query<EndpointDbRow>(
+        `UPDATE webhook_endpoints SET
+           status = COALESCE($3, status),
+           events = COALESCE($4, events),
+           disabled_reason = CASE WHEN $3 = 'disabled' THEN 'merchant' WHEN $3 = 'enabled' THEN NULL
+                                  ELSE disabled_reason END,
+           -- Enabled again: a fresh start, the breaker and the failure run forgotten.
+           consecutive_failures = CASE WHEN $3 = 'enabled' THEN 0 ELSE consecutive_failures END,
+           failing_since = CASE WHEN $3 = 'enabled' THEN NULL ELSE failing_since END,
+           breaker_open_until = CASE WHEN $3 = 'enabled' THEN NULL ELSE breaker_open_until END,
+           updated_at = now()
+         WHERE id = $1 AND client_id = $2 AND status <> 'deleted' RETURNING *`,
+        [id, clientId, change.status ?? null, change.events ?? null],
+      );
+      return r.rows[0] ? endpointRow(r.rows[0]) : undefined;
+    },
     /**
-     * Claim up to `limit` undispatched outbox events (SKIP LOCKED: concurrent dispatchers never take
-     * the same one), create their deliveries (unique per event x endpoint) and mark them dispatched,
-     * in ONE transaction. Returns every delivery of the claimed events (also ones a crashed earlier
-     * run created), so the caller (re)starts each delivery workflow by its deterministic id.
+     * Delete: a tombstone (the delivery log still refers to it) and every pending delivery to it
+     * cancelled in the same transaction, so its workflow attempts nothing more. False if not found.
      */
-    async dispatch(limit: number): Promise<{ events: number; deliveryIds: string[] }> {
+    async deleteEndpoint(id: string, clientId: string): Promise<boolean> {
       const c = await pool.connect();
       try {
         await c.query('BEGIN');
-        const ev = await c.query<{ id: string; client_id: string; type: string }>(
-          `SELECT id, client_id, type FROM events WHERE dispatched_at IS NULL
-           ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-          [limit],
+        const r = await c.query(
+          `UPDATE webhook_endpoints SET status = 'deleted', updated_at = now()
+           WHERE id = $1 AND client_id = $2 AND status <> 'deleted'`,
+          [id, clientId],
         );
-        const ids: string[] = [];
-        for (const e of ev.rows) {
-          const eps = await c.query<{ id: string; events: string[] }>(
-            'SELECT id, events FROM webhook_endpoints WHERE client_id = $1 ORDER BY created_at, id',
-            [e.client_id],
-          );
-          for (const ep of eps.rows.filter((x) => subscribed(x.events, e.type))) {
-            const id = deliveryIdOf(e.id, ep.id);
-            await c.query(
-              `INSERT INTO webhook_deliveries (id, event_id, endpoint_id, client_id) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
-              [id, e.id, ep.id, e.client_id],
-            );
-            ids.push(id);
-          }
-        }
-        if (ev.rows.length) {
-          await c.query('UPDATE events SET dispatched_at = now() WHERE id = ANY($1)', [
-            ev.rows.map((e) => e.id),
-          ]);
-        }
+        await c.query(
+          `UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL
+           WHERE endpoint_id = $1 AND status = 'pending'`,
+          [id],
+        );
         await c.query('COMMIT');
-        return { events: ev.rows.length, deliveryIds: ids };
+        return (r.rowCount ?? 0) > 0;
       } catch (err) {
         await c.query('ROLLBACK').catch(() => undefined);
         throw err;
@@ -177,108 +162,7 @@ export function createWebhooksRepo(pool: Pool) {
       }
     },
 
-    async deliveryContext(
-      deliveryId: string,
-    ): Promise<{ event: OutboxEvent; endpoint: WebhookEndpointRow; status: string } | undefined> {
-      const r = await pool.query<
-        EndpointDbRow & {
-          ev_id: string;
-          ev_type: string;
-          ev_data: Record<string, unknown>;
-          ev_created: Date;
-          status: string;
-        }
-      >(
-        `SELECT w.*, e.id AS ev_id, e.type AS ev_type, e.data AS ev_data, e.created_at AS ev_created, d.status
-         FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN webhook_endpoints w ON w.id = d.endpoint_id
-         WHERE d.id = $1`,
-        [deliveryId],
-      );
-      const x = r.rows[0];
-      if (!x) return undefined;
-      return {
-        event: {
-          id: x.ev_id,
-          clientId: x.client_id,
-          type: x.ev_type,
-          data: x.ev_data,
-          createdAt: x.ev_created.toISOString(),
-        },
-        endpoint: endpointRow(x),
-        status: x.status,
-      };
-    },
-    /** Log one attempt (idempotent per attempt number) and update the delivery's summary. */
-    async recordAttempt(a: {
-      deliveryId: string;
-      attempt: number;
-      statusCode: number | null;
-      error: string | null;
-      durationMs: number;
-      ok: boolean;
-      /** When the next attempt is due; null when none follows. */
-      nextAttemptAt: string | null;
-      final: boolean;
-    }): Promise<void> {
-      await pool.query(
-        `INSERT INTO webhook_delivery_attempts (delivery_id, attempt, status_code, error, duration_ms)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (delivery_id, attempt) DO NOTHING`,
-        [a.deliveryId, a.attempt, a.statusCode, a.error, a.durationMs],
-      );
-      await pool.query(
-        `UPDATE webhook_deliveries SET attempts = GREATEST(attempts, $2), last_status_code = $3, last_error = $4,
-           status = CASE WHEN $5 THEN 'succeeded' WHEN $6 THEN 'failed' ELSE 'pending' END,
-           delivered_at = CASE WHEN $5 THEN now() ELSE delivered_at END,
-           next_attempt_at = $7
-         WHERE id = $1`,
-        [a.deliveryId, a.attempt, a.statusCode, a.error, a.ok, a.final, a.nextAttemptAt],
-      );
-    },
-    async listDeliveries(q: {
-      endpointId: string;
-      limit: number;
-      startingAfter?: string | undefined;
-    }): Promise<{ data: DeliveryView[]; hasMore: boolean }> {
-      const r = await pool.query<{
-        id: string;
-        event_id: string;
-        endpoint_id: string;
-        type: string;
-        status: DeliveryView['status'];
-        attempts: number;
-        last_status_code: number | null;
-        last_error: string | null;
-        next_attempt_at: Date | null;
-        delivered_at: Date | null;
-        created_at: Date;
-        log: DeliveryView['log'] | null;
-      }>(
-        `SELECT d.*, e.type,
-           (SELECT json_agg(json_build_object('attempt', a.attempt, 'at', a.at, 'statusCode', a.status_code,
-                    'error', a.error, 'durationMs', a.duration_ms) ORDER BY a.attempt)
-            FROM webhook_delivery_attempts a WHERE a.delivery_id = d.id) AS log
-         FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
-         WHERE d.endpoint_id = $1
-           AND ($2::text IS NULL OR (d.created_at, d.id) > (SELECT created_at, id FROM webhook_deliveries WHERE id = $2))
-         ORDER BY d.created_at, d.id LIMIT $3`,
-        [q.endpointId, q.startingAfter ?? null, q.limit + 1],
-      );
-      const data = r.rows.slice(0, q.limit).map((x) => ({
-        id: x.id,
-        eventId: x.event_id,
-        endpointId: x.endpoint_id,
-        eventType: x.type,
-        status: x.status,
-        attempts: x.attempts,
-        lastStatusCode: x.last_status_code,
-        lastError: x.last_error,
-        nextAttemptAt: iso(x.next_attempt_at),
-        deliveredAt: iso(x.delivered_at),
-        createdAt: x.created_at.toISOString(),
-        log: (x.log ?? []).map((l) => ({ ...l, at: new Date(l.at).toISOString() })),
-      }));
-      return { data, hasMore: r.rows.length > q.limit };
-    },
+    ...createWebhookDeliveriesRepo(pool),
   };
 }
 export type WebhooksRepo = ReturnType<typeof createWebhooksRepo>;
@@ -289,6 +173,8 @@ interface EndpointDbRow {
   url: string;
   events: string[];
   secret_sealed: Buffer;
+  status: EndpointStatus;
+  disabled_reason: 'merchant' | 'failing' | null;
   created_at: Date;
 }
 const endpointRow = (r: EndpointDbRow): WebhookEndpointRow => ({
@@ -297,5 +183,7 @@ const endpointRow = (r: EndpointDbRow): WebhookEndpointRow => ({
   url: r.url,
   events: r.events,
   secretSealed: r.secret_sealed,
+  status: r.status,
+  disabledReason: r.disabled_reason,
   createdAt: r.created_at.toISOString(),
 });

@@ -35,9 +35,17 @@ export function detectBrand(pan: string): CardBrand {
   return BRANDS.find((b) => b.test(pan))?.brand ?? 'unknown';
 }
 
-/** 8-digit BIN for PANs of 16 digits or more, 6 digits otherwise (PCI DSS 3.4.1 truncation rules). */
+/** Middle digits that stay hidden between BIN and last 4 in the widest permitted format (8 + 4 of 16). */
+const MIN_HIDDEN_DIGITS = 4;
+
+/**
+ * The BIN stored and shown beside the last 4 (PCI DSS 3.4.1 truncation): 8 digits for PANs of 16
+ * digits or more, 6 for shorter ones, and fewer still on the shortest PANs so that at least 4 middle
+ * digits always stay hidden (a 12-digit PAN shows 4 + 4, a 13-digit one 5 + 4).
+ */
 export function binOf(pan: string): string {
-  return pan.slice(0, pan.length >= 16 ? 8 : 6);
+  const preferred = pan.length >= 16 ? 8 : 6;
+  return pan.slice(0, Math.min(preferred, pan.length - 4 - MIN_HIDDEN_DIGITS));
 }
 
 export type CardFieldError = { field: string; code: string; message: string };

@@ -25,6 +25,8 @@ export const shared = {
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   SETTLE_TASK_QUEUE: z.string().min(1).default('settle-payments'),
   SETTLE_CARD_TASK_QUEUE: z.string().min(1).default('settle-card-data'),
+  /** Merchant webhook deliveries: their own queue and worker, so a dead endpoint never delays payments. */
+  SETTLE_WEBHOOK_TASK_QUEUE: z.string().min(1).default('settle-webhooks'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SETTLE_KEY_PROVIDER: z.enum(['local', 'aws-kms']).default('local'),
   /** Local key provider only (NOT for production): the key-encryption key, base64 32 bytes. */
@@ -46,6 +48,11 @@ export const shared = {
   SETTLE_KEY_CACHE_MAX_USES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   /** Key for card fingerprints (HMAC-SHA256), base64 32 bytes; distinct from every other key. */
   SETTLE_FINGERPRINT_KEY: base64Key32,
+  /**
+   * Root of the per-purpose keys (HKDF, security/purpose-keys.ts): idempotency, bank secrets, audit
+   * chain and audit anchors. Base64 32 bytes; never used directly.
+   */
+  SETTLE_SECRET_ROOT_KEY: base64Key32,
   /** Ed25519 private key (PKCS#8 PEM) that signs access tokens. */
   SETTLE_JWT_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM private key' }),
   SETTLE_JWT_ISSUER: z.string().min(1).default('settle'),

@@ -56,6 +56,19 @@ export const invalidRequest = (code: string, message: string, details?: Record<s
 export const notFound = (what: string) => new AppError('not_found', 'resource_missing', `No such ${what}`);
 export const conflict = (message: string, details?: Record<string, unknown>) =>
   new AppError('conflict', 'invalid_state', message, details ? { details } : {});
+/**
+ * A dependency of ours (PostgreSQL, Temporal) is down: 503 so clients retry, but typed `internal`,
+ * because `provider_unavailable` promises that no payment provider answered, which is not the case.
+ */
+export const serviceUnavailable = () =>
+  new AppError(
+    'internal',
+    'service_unavailable',
+    'A service the API depends on is unavailable; retry later',
+    {
+      status: 503,
+    },
+  );
 
 /**
  * Failure types raised by activities as ApplicationFailure.type. Workflows branch on these strings
@@ -72,5 +85,23 @@ export const FAILURE_TYPES = {
   CardUnavailable: 'CardUnavailable',
   /** Our own input validation failed: retrying cannot help. */
   ValidationFailed: 'ValidationFailed',
+  /**
+   * The database refused the value itself (data exception, constraint, access rule): the same
+   * statement fails the same way on every attempt, so it is never retried.
+   */
+  DataRejected: 'DataRejected',
+  /** Anything not classified above (a bug, a dependency outage): retried with backoff. */
+  InternalError: 'InternalError',
 } as const;
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
+
+/**
+ * The one list of failure types retrying cannot fix: activities mark them non-retryable
+ * (activities/errors.ts) and every retry policy names them (workflows/activity-options.ts).
+ */
+export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
+  FAILURE_TYPES.ProviderInvalidRequest,
+  FAILURE_TYPES.CardUnavailable,
+  FAILURE_TYPES.ValidationFailed,
+  FAILURE_TYPES.DataRejected,
+];

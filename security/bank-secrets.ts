@@ -8,11 +8,13 @@
  *     workflow only ever holds a keyed MAC of the sorted pair. A plain or salted hash would not do:
  *     there are only 99*99 pairs, so anyone reading history could brute-force it; without the key
  *     (env / KMS, never in history) the MAC reveals nothing.
- * Keys are separated from the card fingerprint key with HKDF (distinct `info` per purpose).
+ * Keys: the bank-secrets purpose key (HKDF from SETTLE_SECRET_ROOT_KEY, security/purpose-keys.ts),
+ * split again with HKDF into one key per use; never the card fingerprint key.
  */
 import { createHmac, hkdfSync } from 'node:crypto';
 import { open, seal } from './envelope';
 import type { KeyProvider } from './key-provider';
+import { purposeKey, rootKeyFrom } from './purpose-keys';
 import { createKeyProvider, type KeyConfig } from './vault-factory';
 
 export interface BankAccountSecret {
@@ -24,7 +26,7 @@ export interface BankAccountSecret {
 export interface BankSecretsDeps {
   keyProvider: KeyProvider;
   kekIdFor: (legalEntity: string) => string;
-  /** Root secret (SETTLE_FINGERPRINT_KEY); purpose keys are derived from it. */
+  /** The bank-secrets purpose key (purposeKey(root, 'bank-secrets')); per-use keys derive from it. */
   rootKey: Buffer;
 }
 
@@ -94,12 +96,14 @@ export function createBankSecrets(deps: BankSecretsDeps) {
 }
 export type BankSecrets = ReturnType<typeof createBankSecrets>;
 
-/** From configuration: the same key provider as the vault, purpose keys from SETTLE_FINGERPRINT_KEY. */
-export function bankSecretsFromConfig(cfg: KeyConfig): BankSecrets {
+/** From configuration: the same key provider as the vault, keys from SETTLE_SECRET_ROOT_KEY. */
+export function bankSecretsFromConfig(
+  cfg: Omit<KeyConfig, 'SETTLE_FINGERPRINT_KEY'> & { SETTLE_SECRET_ROOT_KEY: string },
+): BankSecrets {
   const { keyProvider, kekIdFor } = createKeyProvider(cfg);
   return createBankSecrets({
     keyProvider,
     kekIdFor,
-    rootKey: Buffer.from(cfg.SETTLE_FINGERPRINT_KEY, 'base64'),
+    rootKey: purposeKey(rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY), 'bank-secrets'),
   });
 }

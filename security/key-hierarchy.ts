@@ -94,6 +94,11 @@ export function createKeyHierarchy(deps: KeyHierarchyDeps) {
       cache.clear();
     },
     evict: (slot: string) => cache.evict(slot),
+    /** Stop handing out the current wrapping key of (entity, purpose): the next call makes a new one. */
+    retireCurrent(legalEntity: string, purpose: KeyPurpose): void {
+      const kek = keks.get(legalEntity);
+      if (kek) cache.evict(`enc:${purpose}:${legalEntity}:${kek.kekId}`);
+    },
     cacheStats: () => cache.stats(),
   };
 }

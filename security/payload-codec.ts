@@ -6,40 +6,47 @@
  * payload KEK (SETTLE_KMS_PAYLOAD_KEY_ID), from the same hierarchy and cache as the vault's.
  *
  * Processes install their keyring once at start (installPayloadKeyring); until then encoding fails
- * loudly instead of writing clear payloads. Decoding passes unencrypted payloads through (history
- * written before encryption was switched on stays readable).
+ * loudly instead of writing clear payloads. Decoding refuses unencrypted payloads (a clear signal or
+ * input would come from someone who reached Temporal without our keys); only the codec server's
+ * display codec and the replay keyring accept them.
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import type { KeyHierarchy } from './key-hierarchy';
 import { open, seal } from './envelope';
+
+// The keyring of payload keys (cached, off the database on the hot path) lives beside this file.
+export { keyringFromHierarchy, PAYLOAD_ENTITY } from './payload-keyring';
 
 export const ENCODING_ENCRYPTED = 'binary/encrypted';
 export const METADATA_KEY_ID = 'encryption-key-id';
-export const PAYLOAD_ENTITY = '_payload';
 
 export interface PayloadKeyring {
   current(): Promise<{ id: string; key: Buffer }>;
   byId(id: string): Promise<Buffer>;
+  /**
+   * Only the replay keyring (cli/workflows.ts installReplayKeyring) sets this: it replays histories
+   * that were decoded when exported, so their payloads are clear by design.
+   */
+  acceptsClearPayloads?: boolean;
+}
+
+export interface CodecOptions {
+  /**
+   * `refuse` (default; every worker and client): a clear payload on decode is an error, so nobody
+   * who reaches Temporal can slip an unencrypted signal or input past us. `pass`: display only
+   * (the codec server shows what the UI sends; nothing acts on the result).
+   */
+  clearPayloads?: 'refuse' | 'pass';
 }
 
 const aad = (keyId: string) => `settle:temporal-payload:${keyId}`;
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : undefined);
 
-export function keyringFromHierarchy(hierarchy: KeyHierarchy): PayloadKeyring {
-  return {
-    async current() {
-      const k = await hierarchy.currentWrappingKey(PAYLOAD_ENTITY, 'payload');
-      return { id: k.id, key: k.key };
-    },
-    async byId(id) {
-      return (await hierarchy.wrappingKey(id, { legalEntity: PAYLOAD_ENTITY, purpose: 'payload' })).key;
-    },
-  };
-}
-
-export function createEncryptionCodec(keyring: () => PayloadKeyring | undefined): PayloadCodec {
+export function createEncryptionCodec(
+  keyring: () => PayloadKeyring | undefined,
+  opts: CodecOptions = {},
+): PayloadCodec {
   const ring = () => {
     const k = keyring();
     if (!k) throw new Error('payload encryption is not configured in this process (installPayloadKeyring)');
@@ -57,7 +64,12 @@ export function createEncryptionCodec(keyring: () => PayloadKeyring | undefined)
     async decode(payloads: Payload[]): Promise<Payload[]> {
       return Promise.all(
         payloads.map(async (p) => {
-          if (str(p.metadata?.encoding) !== ENCODING_ENCRYPTED) return p;
+          if (str(p.metadata?.encoding) !== ENCODING_ENCRYPTED) {
+            if (opts.clearPayloads === 'pass' || keyring()?.acceptsClearPayloads) return p;
+            throw new Error(
+              'unencrypted payload refused: every Settle payload is sealed by the payload codec',
+            );
+          }
           const id = str(p.metadata?.[METADATA_KEY_ID]);
           if (!id || !p.data) throw new Error('encrypted payload without key id or data');
           const key = await ring().byId(id);
@@ -78,3 +90,6 @@ export function installPayloadKeyring(keyring: PayloadKeyring): void {
 
 /** The codec every client and worker uses (workflows/data-converter.ts). */
 export const payloadCodec = createEncryptionCodec(() => installed);
+
+/** The codec server's (api/codec-server-main.ts): decrypts for display, shows clear payloads as they are. */
+export const displayCodec = createEncryptionCodec(() => installed, { clearPayloads: 'pass' });

@@ -1,9 +1,12 @@
 /**
- * Card-number scrubbing for anything that leaves the process as text (log lines, error messages).
- * Any Luhn-valid run of 13-19 digits (optionally separated by single spaces or dashes) is replaced by
- * BIN (first 6) + '…' + last 4. Luhn-invalid digit runs (order numbers, amounts) are left alone.
+ * Card numbers in free text, whatever their disguise. ONE normalizer (NFKC, every Unicode decimal
+ * digit folded to ASCII) feeds ONE scan: digit groups joined by separators (whitespace of any length,
+ * dots, slashes, underscores, dashes, other punctuation or symbols: at most 3 visible separator
+ * characters between two groups) are candidates when whole groups add up to 13-19 digits and pass
+ * Luhn. Letters and ':' (times of day) end a candidate. The log scrubber masks candidates to BIN +
+ * last 4; validation and the history exporter ask whether any candidate exists, outside server-made
+ * identifiers (UUIDs, hex digests). Luhn-invalid runs (order numbers, amounts) are left alone.
  */
-const CANDIDATE = /(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])/g;
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;
@@ -22,12 +25,86 @@ export function maskPan(digits: string): string {
   return `${digits.slice(0, 6)}…${digits.slice(-4)}`;
 }
 
+const UNICODE_DIGIT = /\p{Nd}/u;
+const NON_ASCII = /[^\p{ASCII}]/u;
+
+/**
+ * Unicode encodes every set of decimal digits as a contiguous run in order 0..9 (a stability
+ * guarantee), so a digit's value is its distance from the start of its run, modulo 10 (the
+ * mathematical digits are five sets back to back).
+ */
+function digitValue(cp: number): number {
+  let start = cp;
+  while (start > 0 && UNICODE_DIGIT.test(String.fromCodePoint(start - 1))) start--;
+  return (cp - start) % 10;
+}
+
+/** NFKC (full-width, superscript, circled digits...), then every other decimal digit to ASCII. */
+export function normalizeForCardScan(text: string): string {
+  if (!NON_ASCII.test(text)) return text;
+  return text
+    .normalize('NFKC')
+    .replace(/\p{Nd}/gu, (ch) => (ch < '\x80' ? ch : String(digitValue(ch.codePointAt(0)!))));
+}
+
+/** Characters that may sit between the digit groups of one number: anything but letters, digits, ':'. */
+const JOINT = /^[^\p{L}\p{Nd}:]+$/u;
+const MAX_JOINT_MARKS = 3;
+
+function joins(between: string): boolean {
+  return JOINT.test(between) && between.replace(/\s+/g, '').length <= MAX_JOINT_MARKS;
+}
+
+interface Candidate {
+  start: number;
+  end: number;
+  digits: string;
+}
+
+/** Card-number candidates in normalized text, leftmost first and not overlapping. */
+function scan(norm: string): Candidate[] {
+  const out: Candidate[] = [];
+  let chain: Array<{ start: number; end: number; digits: string }> = [];
+  const flush = () => {
+    let i = 0;
+    while (i < chain.length) {
+      let best: Candidate | undefined;
+      let last = i;
+      let digits = '';
+      for (let j = i; j < chain.length && digits.length + chain[j]!.digits.length <= 19; j++) {
+        digits += chain[j]!.digits;
+        if (digits.length >= 13 && luhnValid(digits)) {
+          best = { start: chain[i]!.start, end: chain[j]!.end, digits };
+          last = j;
+        }
+      }
+      if (best) out.push(best);
+      i = last + 1;
+    }
+    chain = [];
+  };
+  for (const m of norm.matchAll(/[0-9]+/g)) {
+    const group = { start: m.index, end: m.index + m[0].length, digits: m[0] };
+    const prev = chain[chain.length - 1];
+    if (prev && !joins(norm.slice(prev.end, group.start))) flush();
+    chain.push(group);
+  }
+  flush();
+  return out;
+}
+
+/** Masks every candidate (no identifier exemptions: a log line is better over-masked). */
 export function scrubCardNumbers(text: string): string {
-  return text.replace(CANDIDATE, (match) => {
-    const digits = match.replace(/[ -]/g, '');
-    if (digits.length < 13 || digits.length > 19 || !luhnValid(digits)) return match;
-    return maskPan(digits);
-  });
+  const norm = normalizeForCardScan(text);
+  const found = scan(norm);
+  if (found.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const c of found) {
+    out += norm.slice(at, c.start) + maskPan(c.digits);
+    at = c.end;
+  }
+  return out + norm.slice(at);
 }
 
 /** Deep-scrub any JSON-like value (strings scrubbed; known secret keys replaced). */
@@ -62,23 +139,31 @@ export function scrubValue(value: unknown, depth = 0): unknown {
 
 /**
  * Server- and SDK-made identifiers whose hex digits can pass Luhn by chance: UUIDs (run and request
- * ids) and hex digests of 32+ characters (the worker build id in every workflow task event).
+ * ids) and hex digests of 32+ characters (the worker build id in every workflow task event), as
+ * whole tokens. They are blanked for the scan EXCEPT their leading and trailing decimal digits: a
+ * PAN with hex glued after it (`4242…4242deadbeef…`), or whose tail is a UUID's first group, is
+ * still seen.
  */
-const HEX_IDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32,}/gi;
+const HEX_IDS =
+  /(?<![0-9A-Za-z])(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32,})(?![0-9A-Za-z])/gi;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-/**
- * Whether free text holds a card number: a Luhn-valid run of 13-19 digits outside identifiers such
- * as UUIDs (about 1 random UUID in 400 has digit groups that form a Luhn-valid run across hyphens).
- */
+function blankIds(norm: string): string {
+  return norm.replace(HEX_IDS, (id) => {
+    const lead = /^[0-9]*/.exec(id)![0];
+    if (lead.length === id.length) return id;
+    return `${lead} x ${/[0-9]*$/.exec(id)![0]}`;
+  });
+}
+
+/** Whether free text holds something that could be a card number, in any disguise. */
 export function containsCardNumber(text: string): boolean {
-  const scanned = text.replace(HEX_IDS, (id) => (/[a-f]/i.test(id) ? ' ' : id));
-  return scrubCardNumbers(scanned) !== scanned;
+  return scan(blankIds(normalizeForCardScan(text))).length > 0;
 }
 
 /**
- * JSON path of the first string that holds a card number (a Luhn-valid run of 13-19 digits), also
- * looking inside base64 values (payload data); undefined when the value is clean. Used wherever a
+ * JSON path of the first string or object key that holds a card number, also looking inside base64
+ * values (payload data); undefined when the value is clean. Used wherever a
  * Temporal history is written out (CLI export, the replay corpus and its tests).
  */
 export function findCardNumber(value: unknown, at = '$'): string | undefined {
@@ -98,6 +183,8 @@ export function findCardNumber(value: unknown, at = '$'): string | undefined {
   }
   if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
+      // The path names the object, never the key that holds the number.
+      if (containsCardNumber(k)) return `${at} (key)`;
       const hit = findCardNumber(v, `${at}.${k}`);
       if (hit) return hit;
     }

@@ -32,6 +32,72 @@ export function keyIdOf(pub: KeyObject): string {
   return `ed25519-${String(jwk.x).slice(0, 16)}`;
 }
 
+/** Ed25519 public keys (SPKI PEM, any number concatenated) by kid; throws on anything else. */
+export function publicKeysFromPem(pems: string): Map<string, KeyObject> {
+  const m = new Map<string, KeyObject>();
+  for (const pem of pems.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? []) {
+    const k = createPublicKey(pem);
+    if (k.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 public key');
+    m.set(keyIdOf(k), k);
+  }
+  return m;
+}
+
+/**
+ * Verification only, for processes that check tokens but must not be able to mint them (the codec
+ * server): the public keys of the signing key and of any key still in its rotation overlap.
+ */
+export function createTokenVerifier(opts: {
+  publicKeys: Map<string, KeyObject>;
+  issuer: string;
+  audience: string;
+}) {
+  return {
+    verify: (token: string) => verifyWith(token, (kid) => (kid ? opts.publicKeys.get(kid) : undefined), opts),
+  };
+}
+
+async function verifyWith(
+  token: string,
+  keyFor: (kid: string | undefined) => KeyObject | undefined,
+  opts: { issuer: string; audience: string },
+): Promise<TokenClaims & { exp: number }> {
+  try {
+    const { payload } = await jwtVerify(
+      token,
+      (header) => {
+        const key = keyFor(header.kid);
+        if (!key) throw new joseErrors.JWKSNoMatchingKey();
+        return key;
+      },
+      {
+        algorithms: [ALG],
+        typ: 'JWT',
+        issuer: opts.issuer,
+        audience: opts.audience,
+        requiredClaims: ['exp', 'iat', 'sub'],
+      },
+    );
+    const role = payload.role;
+    if (role !== 'service' && role !== 'admin' && role !== 'auditor') throw new Error('bad role');
+    if (
+      typeof payload.exp !== 'number' ||
+      typeof payload.iat !== 'number' ||
+      payload.exp - payload.iat > MAX_TTL_SECONDS
+    ) {
+      throw new Error('bad lifetime');
+    }
+    return {
+      sub: String(payload.sub),
+      role,
+      sid: typeof payload.sid === 'string' ? payload.sid : undefined,
+      exp: payload.exp,
+    };
+  } catch {
+    throw new AppError('authentication', 'invalid_token', 'The access token is invalid or expired');
+  }
+}
+
 export function createTokenService(opts: TokenServiceOptions) {
   const ttl = Math.min(opts.ttlSeconds, MAX_TTL_SECONDS);
   let signer = signingKey(opts.privateKeyPem);
@@ -88,41 +154,8 @@ export function createTokenService(opts: TokenServiceOptions) {
         .setExpirationTime(`${ttl}s`)
         .sign(signer.privateKey);
     },
-    async verify(token: string): Promise<TokenClaims & { exp: number }> {
-      try {
-        const { payload } = await jwtVerify(
-          token,
-          (header) => {
-            const key = liveKey(header.kid);
-            if (!key) throw new joseErrors.JWKSNoMatchingKey();
-            return key;
-          },
-          {
-            algorithms: [ALG],
-            typ: 'JWT',
-            issuer: opts.issuer,
-            audience: opts.audience,
-            requiredClaims: ['exp', 'iat', 'sub'],
-          },
-        );
-        const role = payload.role;
-        if (role !== 'service' && role !== 'admin' && role !== 'auditor') throw new Error('bad role');
-        if (
-          typeof payload.exp !== 'number' ||
-          typeof payload.iat !== 'number' ||
-          payload.exp - payload.iat > MAX_TTL_SECONDS
-        ) {
-          throw new Error('bad lifetime');
-        }
-        return {
-          sub: String(payload.sub),
-          role,
-          sid: typeof payload.sid === 'string' ? payload.sid : undefined,
-          exp: payload.exp,
-        };
-      } catch {
-        throw new AppError('authentication', 'invalid_token', 'The access token is invalid or expired');
-      }
+    verify(token: string): Promise<TokenClaims & { exp: number }> {
+      return verifyWith(token, liveKey, opts);
     },
     /** JWKS for the public verification keys (GET /.well-known/jwks.json). */
     jwks() {

@@ -7,7 +7,8 @@
 // The otplib facade pulls ESM-only plugins (@scure/base, @noble/hashes) that Jest's CommonJS
 // runtime cannot load, so we use otplib's own TOTP engine and URI builder (the packages the facade
 // wraps) with a node:crypto plugin. The secret goes in as bytes, so no base32 plugin is needed.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { constantTimeEqual } from '../domain/constant-time';
 import type { CryptoPlugin } from '@otplib/core';
 import { generate, verify } from '@otplib/totp';
 import { generateTOTP } from '@otplib/uri';
@@ -17,11 +18,7 @@ const nodeCrypto: CryptoPlugin = {
   name: 'node',
   hmac: (algorithm, key, data) => new Uint8Array(createHmac(algorithm, key).update(data).digest()),
   randomBytes: (n) => new Uint8Array(randomBytes(n)),
-  constantTimeEqual: (a, b) => {
-    const x = typeof a === 'string' ? Buffer.from(a) : Buffer.from(a);
-    const y = typeof b === 'string' ? Buffer.from(b) : Buffer.from(b);
-    return x.length === y.length && timingSafeEqual(x, y);
-  },
+  constantTimeEqual,
 };
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

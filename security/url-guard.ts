@@ -10,8 +10,9 @@
  * routable) is allowed. Everything else is refused: loopback, RFC 1918, link-local (cloud metadata
  * 169.254.169.254), CGNAT, unique-local fc00::/7, multicast, unspecified, broadcast, reserved /
  * documentation / benchmarking, and IPv6 forms that embed an IPv4 address (NAT64, 6to4, Teredo)
- * because the embedded address may be an internal one. IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged
- * by its IPv4 address.
+ * because the embedded address may be an internal one. IPv4-mapped IPv6 (::ffff:a.b.c.d) and the
+ * deprecated IPv4-compatible form (::a.b.c.d, any of ::/96 but :: and ::1) are judged by their IPv4
+ * address.
  */
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
@@ -55,14 +56,26 @@ export type UrlVerdict =
     }
   | { ok: false; reason: string };
 
-/** The ipaddr.js class of an address, judging an IPv4-mapped IPv6 address by its IPv4 part. */
+/**
+ * The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d) or deprecated IPv4-compatible (::a.b.c.d,
+ * RFC 4291 2.5.5.1) IPv6 address. ipaddr.js files the latter under `unicast`, yet stacks that still
+ * honour it route `::7f00:1` to 127.0.0.1. `::` and `::1` keep their own IPv6 meaning.
+ */
+function embeddedIPv4(addr: ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  if (addr.isIPv4MappedAddress()) return addr.toIPv4Address();
+  const p = addr.parts;
+  const compatible = p.slice(0, 6).every((x) => x === 0) && (p[6] !== 0 || (p[7] ?? 0) > 1);
+  if (!compatible) return undefined;
+  const [hi, lo] = [p[6] ?? 0, p[7] ?? 0];
+  return new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+}
+
+/** The ipaddr.js class of an address, judging IPv6 forms that embed IPv4 by the IPv4 part. */
 export function classifyAddress(ip: string): string {
   if (!ipaddr.isValid(ip)) return 'invalid';
   const addr = ipaddr.parse(ip);
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return (addr as ipaddr.IPv6).toIPv4Address().range();
-  }
-  return addr.range();
+  const v4 = addr.kind() === 'ipv6' ? embeddedIPv4(addr as ipaddr.IPv6) : undefined;
+  return (v4 ?? addr).range();
 }
 
 export function checkTargetAddress(ip: string, policy: UrlPolicy): Verdict {

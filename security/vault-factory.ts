@@ -8,7 +8,9 @@ import { keyProviderRefinement, keyShape, parseEnv } from '../domain/config';
 import { createKeyHierarchy, type KeyHierarchy } from './key-hierarchy';
 import { LocalKeyProvider, type KeyProvider } from './key-provider';
 import { KmsKeyProvider } from './kms-key-provider';
-import { installPayloadKeyring, keyringFromHierarchy, PAYLOAD_ENTITY } from './payload-codec';
+import { createLogger } from './logger';
+import { installPayloadKeyring, PAYLOAD_ENTITY } from './payload-codec';
+import { keyringFromHierarchy } from './payload-keyring';
 import { createVault, type AuditHook, type Vault } from './vault';
 
 export interface KeyConfig {
@@ -110,9 +112,28 @@ export const loadKeyConfig = (env: NodeJS.ProcessEnv = process.env) =>
   parseEnv(keyShape, env, keyProviderRefinement);
 
 /**
- * Install this process's Temporal payload keyring (security/payload-codec.ts). Call once at start,
+ * Install this process's Temporal payload keyring (security/payload-keyring.ts). Call once at start,
  * before the first workflow call; payload keys come from the payload KEK through their own cache.
+ * The current key is fetched at once in the background; later refreshes that fail (PostgreSQL or
+ * KMS down) are logged and retried while the cached key keeps serving.
  */
-export function configurePayloadEncryption(cfg: Omit<KeyConfig, 'SETTLE_FINGERPRINT_KEY'>, pool: Pool): void {
-  installPayloadKeyring(keyringFromHierarchy(createKeyHierarchyFromConfig(cfg, pool)));
+export function configurePayloadEncryption(
+  cfg: Omit<KeyConfig, 'SETTLE_FINGERPRINT_KEY'>,
+  pool: Pool,
+  opts: { onRefreshError?: (err: unknown) => void } = {},
+): void {
+  const log = opts.onRefreshError ? undefined : createLogger({ name: 'payload-keyring', level: 'warn' });
+  const onRefreshError =
+    opts.onRefreshError ??
+    ((err: unknown) =>
+      log?.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'payload key refresh failed; the cached key keeps serving',
+      ));
+  const keyring = keyringFromHierarchy(createKeyHierarchyFromConfig(cfg, pool), {
+    rotateUses: cfg.SETTLE_KEY_CACHE_MAX_USES ?? 10_000,
+    onRefreshError,
+  });
+  installPayloadKeyring(keyring);
+  keyring.warm().catch(onRefreshError);
 }

@@ -15,7 +15,8 @@ import { bankSecretsFromConfig } from '../security/bank-secrets';
 import type { ProviderRegistry } from '../activities/providers/registry';
 import { createProviderRouter, createRoutingActivities } from '../activities/providers/routing';
 import type { Pool } from '../db/pool';
-import { createAuditLog } from '../db/audit-repo';
+import { configureAuditLog, createAuditLog } from '../db/audit-repo';
+import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { assertReachable, createPool } from '../db/pool';
 import { loadOrExit } from '../domain/config';
 import { createLogger } from '../security/logger';
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   const cfg = loadOrExit(() => loadCardWorkerConfig());
   installRuntime();
   const log = createLogger({ level: cfg.LOG_LEVEL, name: 'card-worker' });
+  configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY)), log });
   const pool = createPool(cfg.DATABASE_URL, 'settle-card-worker');
   await assertReachable(pool);
   // Key variables beyond the worker schema (per-entity KMS keys, cache bounds), parsed once.
@@ -66,19 +68,22 @@ async function main(): Promise<void> {
   configurePayloadEncryption(keyCfg, pool);
   const vault = createVaultFromConfig(keyCfg, pool);
   const connection = await connectWorker(cfg.TEMPORAL_ADDRESS);
-  const worker = await createCardWorker({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue: cfg.SETTLE_CARD_TASK_QUEUE,
-    vault,
-    providers: buildProviders(cfg, pool),
-    bank: {
-      bankAccounts: createBankAccountsRepo(pool),
-      secrets: bankSecretsFromConfig(cfg),
-      providers: new Map([['sandbox', createSandboxBankProvider({ pool })]]),
-    },
-    routing: { pool },
-  });
+  const build = () =>
+    createCardWorker({
+      connection,
+      namespace: cfg.TEMPORAL_NAMESPACE,
+      taskQueue: cfg.SETTLE_CARD_TASK_QUEUE,
+      vault,
+      providers: buildProviders(cfg, pool),
+      bank: {
+        bankAccounts: createBankAccountsRepo(pool),
+        secrets: bankSecretsFromConfig(cfg),
+        providers: new Map([['sandbox', createSandboxBankProvider({ pool })]]),
+      },
+      routing: { pool },
+    });
+  // The first worker is built before readiness is signalled; a failed one is replaced (workers/run.ts).
+  let first: Awaited<ReturnType<typeof build>> | undefined = await build();
   log.info(
     { taskQueue: cfg.SETTLE_CARD_TASK_QUEUE, providers: cfg.SETTLE_PROVIDERS },
     'card-data worker started',
@@ -91,14 +96,22 @@ async function main(): Promise<void> {
     onError: (err) => log.error({ err }, 'CVC sweep failed'),
   });
   await runUntilSignal(
-    worker,
+    async () => {
+      const w = first ?? (await build());
+      first = undefined;
+      return w;
+    },
     async () => {
       await cvcSweeper.stop();
       await connection.close();
       await pool.end();
       log.info('card-data worker stopped');
     },
-    { audit: createAuditLog(pool), name: 'card-worker' },
+    {
+      audit: createAuditLog(pool),
+      name: 'card-worker',
+      onError: (err, what) => log.error({ err }, what),
+    },
   );
 }
 

@@ -1,4 +1,4 @@
-/** Configuration of the worker processes (payment worker and card-data worker). */
+/** Configuration of the worker processes (payment, merchant-webhook and card-data workers). */
 import { z } from 'zod';
 import {
   keyProviderRefinement,
@@ -17,7 +17,14 @@ export const workerShape = {
   SETTLE_TASK_QUEUE: shared.SETTLE_TASK_QUEUE,
   SETTLE_CARD_TASK_QUEUE: shared.SETTLE_CARD_TASK_QUEUE,
   LOG_LEVEL: shared.LOG_LEVEL,
-  /** Merchant webhooks: unseals endpoint secrets to sign deliveries (payment worker). */
+  /** Audit chain keys (process start/stop events) and, in the card worker, bank secrets. */
+  SETTLE_SECRET_ROOT_KEY: shared.SETTLE_SECRET_ROOT_KEY,
+};
+
+/** The merchant-webhook worker: its own task queue, the key that unseals endpoint secrets. */
+export const webhookWorkerShape = {
+  ...workerShape,
+  SETTLE_WEBHOOK_TASK_QUEUE: shared.SETTLE_WEBHOOK_TASK_QUEUE,
   SETTLE_WEBHOOK_KEY: webhookKey,
   /** SSRF guard for deliveries: http and non-public targets are off by default. */
   ...urlPolicyEnvShape,
@@ -40,10 +47,13 @@ export const cardWorkerShape = {
 };
 
 export type WorkerConfig = z.infer<z.ZodObject<typeof workerShape>>;
+export type WebhookWorkerConfig = z.infer<z.ZodObject<typeof webhookWorkerShape>>;
 export type CardWorkerConfig = z.infer<z.ZodObject<typeof cardWorkerShape>>;
 
 export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig =>
   parseEnv(workerShape, env);
+export const loadWebhookWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WebhookWorkerConfig =>
+  parseEnv(webhookWorkerShape, env);
 export const loadCardWorkerConfig = (env: NodeJS.ProcessEnv = process.env): CardWorkerConfig =>
   parseEnv(cardWorkerShape, env, (c) => [
     ...keyProviderRefinement(c),

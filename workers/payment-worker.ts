@@ -1,17 +1,16 @@
 /**
  * Composition root of the payment worker: workflows + token-only activities (PostgreSQL projections).
- * It never decrypts cards and holds no provider credentials.
+ * It never decrypts cards and holds no provider credentials. Merchant webhooks are not here: they
+ * run on their own queue (workers/webhook-worker.ts), so a dead endpoint never delays a payment.
  */
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createBankActivities } from '../activities/bank-activities';
 import { createBankAccountsRepo } from '../db/bank-accounts-repo';
 import { createEventsRepo } from '../db/events-repo';
-import { createWebhookActivities } from '../activities/webhook-activities';
-import { createWebhooksRepo } from '../db/webhooks-repo';
-import { urlPolicyFromConfig, type UrlPolicy } from '../security/url-guard';
 import { createPaymentsRepo } from '../db/payments-repo';
-import { createAuditLog } from '../db/audit-repo';
+import { configureAuditLog, createAuditLog } from '../db/audit-repo';
+import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { assertReachable, createPool, type Pool } from '../db/pool';
 import { loadOrExit } from '../domain/config';
 import { createLogger } from '../security/logger';
@@ -26,10 +25,6 @@ export async function createPaymentWorker(opts: {
   namespace: string;
   taskQueue: string;
   pool: Pool;
-  /** SETTLE_WEBHOOK_KEY (issue 4): opens endpoint secrets to sign merchant webhook deliveries. */
-  webhookKey?: Buffer | undefined;
-  /** SSRF guard for deliveries (SETTLE_WEBHOOK_ALLOW_HTTP / _ALLOW_PRIVATE); default strict. */
-  urlPolicy?: UrlPolicy | undefined;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -40,11 +35,6 @@ export async function createPaymentWorker(opts: {
       ...createActivities({
         payments: createPaymentsRepo(opts.pool),
         events: createEventsRepo(opts.pool),
-      }),
-      ...createWebhookActivities({
-        webhooks: createWebhooksRepo(opts.pool),
-        webhookKey: opts.webhookKey,
-        urlPolicy: opts.urlPolicy,
       }),
       ...createBankActivities({
         bankAccounts: createBankAccountsRepo(opts.pool),
@@ -61,6 +51,7 @@ async function main(): Promise<void> {
   const cfg = loadOrExit(() => loadWorkerConfig());
   installRuntime();
   const log = createLogger({ level: cfg.LOG_LEVEL, name: 'payment-worker' });
+  configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY)), log });
   const pool = createPool(cfg.DATABASE_URL, 'settle-payment-worker');
   await assertReachable(pool);
   configurePayloadEncryption(
@@ -73,8 +64,6 @@ async function main(): Promise<void> {
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.SETTLE_TASK_QUEUE,
     pool,
-    webhookKey: cfg.SETTLE_WEBHOOK_KEY ? Buffer.from(cfg.SETTLE_WEBHOOK_KEY, 'base64') : undefined,
-    urlPolicy: urlPolicyFromConfig(cfg),
   });
   log.info({ taskQueue: cfg.SETTLE_TASK_QUEUE }, 'payment worker started');
   signalReady('payment-worker');

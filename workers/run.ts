@@ -1,4 +1,5 @@
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { backoffMs, retryWithBackoff } from '../domain/backoff';
 
 /**
  * Shutdown bounds for every worker: on SIGTERM, in-flight activities get 10 s to finish before they
@@ -23,25 +24,55 @@ export interface LifecycleAudit {
   }): Promise<unknown>;
 }
 
-/** Runs a worker until SIGINT/SIGTERM (the SDK installs the signal handlers and drains), then cleans up. */
+/**
+ * Runs a worker until SIGINT/SIGTERM (the SDK installs the signal handlers and drains), then cleans
+ * up. Given a factory, a worker that FAILS (as opposed to one asked to stop) is logged and replaced
+ * after a backoff (1 s, 2 s, ... 30 s), so a transient fault does not take the process down.
+ */
 export async function runUntilSignal(
-  worker: Worker,
+  worker: Worker | (() => Promise<Worker>),
   cleanup: () => Promise<void>,
-  lifecycle?: { audit: LifecycleAudit; name: string },
+  lifecycle?: { audit: LifecycleAudit; name: string; onError?: (err: unknown, what: string) => void },
 ): Promise<void> {
-  const event = (action: string) =>
-    lifecycle?.audit.append({
-      actor: `system:${lifecycle.name}`,
-      action,
-      resource: `process:${lifecycle.name}:${process.pid}`,
-      outcome: 'success',
-    });
-  await event('process.start');
+  const event = (action: string) => () =>
+    lifecycle
+      ? lifecycle.audit.append({
+          actor: `system:${lifecycle.name}`,
+          action,
+          resource: `process:${lifecycle.name}:${process.pid}`,
+          outcome: 'success',
+        })
+      : Promise.resolve();
+  const report = (what: string) => (err: unknown) => lifecycle?.onError?.(err, what);
+  // In the background: the worker polls while a restarting database catches up with the event.
+  let stopping = false;
+  const started = retryWithBackoff(event('process.start'), {
+    onError: report('audit process.start'),
+    cancelled: () => stopping,
+  });
+  const stop = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
-    await worker.run();
+    for (let failures = 0; ;) {
+      try {
+        const w = typeof worker === 'function' ? await worker() : worker;
+        await w.run();
+        return;
+      } catch (err) {
+        if (typeof worker !== 'function' || stopping) throw err;
+        failures++;
+        report('worker failed; replacing it')(err);
+        await new Promise((r) => setTimeout(r, backoffMs(failures)));
+      }
+    }
   } finally {
+    stopping = true;
+    void started; // cancelled above: a start event still retrying must not hold the stop up
     // Before cleanup: the pool the audit log writes through is closed by it.
-    await Promise.resolve(event('process.stop')).catch(() => undefined);
+    await retryWithBackoff(event('process.stop'), { attempts: 3, onError: report('audit process.stop') });
     await cleanup();
   }
 }

@@ -3,9 +3,8 @@
  * Failure types come from domain/errors.ts FAILURE_TYPES (strings survive bundling; classes don't).
  */
 import type { ActivityOptions } from '@temporalio/workflow';
-import { FAILURE_TYPES } from '../domain/errors';
+import { NON_RETRYABLE_FAILURES } from '../domain/errors';
 
-/** Never retry what cannot succeed on retry: malformed requests, missing cards, our own validation. */
 /**
  * Provider calls heartbeat while in flight (activities/card-activities.ts). A card worker killed
  * mid-call is then detected within this window and the retry (sync first, then resend with the same
@@ -14,16 +13,24 @@ import { FAILURE_TYPES } from '../domain/errors';
  */
 const PROVIDER_HEARTBEAT = '5 seconds';
 
-const NON_RETRYABLE = [
-  FAILURE_TYPES.ProviderInvalidRequest,
-  FAILURE_TYPES.CardUnavailable,
-  FAILURE_TYPES.ValidationFailed,
-];
+/**
+ * Never retry what cannot succeed on retry: malformed requests, missing cards, our own validation,
+ * values the database refuses (domain/errors.ts, the one list).
+ */
+const NON_RETRYABLE = [...NON_RETRYABLE_FAILURES];
 
-/** PostgreSQL projections and other local writes: retried until they land (DB restarts are transient). */
+/**
+ * PostgreSQL projections and other local writes: retried until they land (DB restarts are
+ * transient), except a value the database refuses (DataRejected), which no retry can land.
+ */
 export const projection: ActivityOptions = {
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  retry: {
+    initialInterval: '500 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 };
 
 /**

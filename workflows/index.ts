@@ -1,5 +1,5 @@
 // The one workflowsPath: every workflow is re-exported here.
 export { paymentWorkflow } from './payment';
 export { bankVerificationWorkflow } from './bank-verification';
-export { webhookDeliveryWorkflow, webhookDispatcherWorkflow } from './webhook-delivery';
+export { webhookDispatcherWorkflow, webhookEndpointWorkflow } from './webhook-delivery';
 export { releaseHoldWorkflow } from './authorize-with-failover';

@@ -2,7 +2,9 @@
  * PaymentWorkflow: one payment from authorization to its last refund. Workflow id `payment-<pay_id>`.
  *
  * Steps
- *   1. project `processing`, authorize at the provider (card-data worker; key `<pay>:authorize`)
+ *   1. project `processing`; a payment whose own data the database refuses (DataRejected: a NUL
+ *      byte in its free text...) ends `failed` (declineCode `data_rejected`) without that free text
+ *      and never reaches a provider. Then authorize at the provider (card-data worker; key `<pay>:authorize`)
  *        approved -> authorized (manual) | captured (automatic); declined -> declined (terminal)
  *        no answer within the authorize option set -> failed, then compensation: release any hold
  *        the provider may have made (sync + void)
@@ -19,6 +21,7 @@
  * (used with update-with-start for the synchronous POST /v1/payments).
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -29,6 +32,7 @@ import {
   workflowInfo,
   allHandlersFinished,
   setHandler,
+  patched,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { createCardActivities } from '../activities/card-activities';
@@ -83,6 +87,15 @@ const EXPIRY_MARGIN_MS = 5 * 60 * 1000;
 
 const acts = proxyActivities<ReturnType<typeof createActivities>>(options.projection);
 
+/** The reason a payment whose own data the database refused reads back with (`declineCode`). */
+export const DATA_REJECTED_CODE = 'data_rejected';
+
+/** The database refused a value of this payment (NUL byte, bad encoding...): no retry can store it. */
+const isDataRejected = (err: unknown) =>
+  err instanceof ActivityFailure &&
+  err.cause instanceof ApplicationFailure &&
+  err.cause.type === FAILURE_TYPES.DataRejected;
+
 /** `evt_<payment id body>v<version>`: one event per status change, stable across retries and replay. */
 export const paymentEventId = (paymentId: string, version: number) =>
   `evt_${paymentId.replace(/^pay_/, '')}v${version}`;
@@ -96,7 +109,14 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
   const compensationActs = card(options.compensation);
 
   let s: PaymentState = resumed ?? initialState(input);
-  const view = () => toView(input, s);
+  /** Set when the merchant's free text could not be stored: the payment is shown without it. */
+  let freeTextRejected = false;
+  const view = (): PaymentView => {
+    const v = toView(input, s);
+    if (!freeTextRejected) return v;
+    const { merchantReference: _r, description: _d, metadata: _m, ...rest } = v;
+    return rest;
+  };
   /** Highest version written to the PostgreSQL projection: answers wait for it (read-your-writes). */
   let projected = 0;
 
@@ -264,7 +284,17 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
 
   // 1. Authorization (skipped when resumed through continue-as-new).
   if (s.status === 'processing') {
-    await acts.projectPayment({ clientId: input.clientId, view: view(), version: s.version });
+    try {
+      await acts.projectPayment({ clientId: input.clientId, view: view(), version: s.version });
+    } catch (err) {
+      if (!isDataRejected(err) || !patched('data-rejected-fails-payment')) throw err;
+      // Retrying cannot store this payment's free text (merchantReference, description, metadata):
+      // end it `failed` without them, readable and announced, and never send it to a provider.
+      freeTextRejected = true;
+      await commit({ ...apply({ kind: 'failed' }), declineCode: DATA_REJECTED_CODE });
+    }
+  }
+  if (s.status === 'processing') {
     try {
       // --- issue 4: routing + failover (workflows/authorize-with-failover.ts). From here on the payment's
       // provider is the one that answered (it holds the authorization); captures/voids/refunds go there.

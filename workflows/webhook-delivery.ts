@@ -1,111 +1,118 @@
 /**
- * Merchant webhook delivery (API.md "Webhooks").
+ * Merchant webhook delivery (API.md "Webhooks"), on the webhook task queue only: the dispatcher is
+ * started there and its children and activities inherit that queue, so no webhook task ever waits
+ * behind (or in front of) a payment's.
  *
  * webhookDispatcherWorkflow (id `webhook-dispatcher`, one per deployment):
- *   loop: activity dispatchWebhookEvents claims undispatched outbox events and, in ONE transaction,
- *   creates their deliveries (unique per event x endpoint) and marks them dispatched; then starts a
- *   child webhookDeliveryWorkflow per delivery with the deterministic id `webhook-delivery-<dlv id>`
- *   (REJECT_DUPLICATE, ABANDON). The activity's result is in history before any child starts, so a
- *   crash between the two only replays the starts: no event is lost, and an id already started is
- *   never started twice. Sleeps `pollMs` when idle; continues-as-new every 200 rounds.
+ *   on each run, first makes sure every endpoint with pending deliveries has its workflow (deliveries
+ *   left by an earlier version, a re-enabled endpoint); then loops: activity dispatchWebhookEvents
+ *   claims undispatched outbox events and, in ONE transaction, creates their deliveries and marks them
+ *   dispatched; then wakes the workflow of each endpoint that got some (starting it if none runs).
+ *   The activity's result is in history before any start or signal, so a crash in between only
+ *   replays them. Sleeps `pollMs` when idle; continues-as-new every 200 rounds.
  *
- * webhookDeliveryWorkflow (id `webhook-delivery-<dlv id>`):
- *   attempt 1 at once; after a failure (non-2xx, timeout, connection error) wait
- *   initialBackoffMs * 2^(n-1), capped at maxBackoffMs, and try again until an attempt would start
- *   more than retryForMs after the first one (default 25 h: the contract asks for >= 24 h). Every
- *   attempt signs the SAME event (same id): at-least-once, de-duplicable by the receiver.
+ * webhookEndpointWorkflow (id `webhook-endpoint-<we id>`, one per endpoint):
+ *   loop: claimWebhookDeliveries returns the deliveries this endpoint may attempt NOW (none while it
+ *   is disabled or its circuit breaker is open; one trial when half-open; else up to its concurrency,
+ *   due first), and runs them in parallel, one deliverWebhook each (the activity applies the retry
+ *   schedule and the breaker in the database). With nothing to do it sleeps until the next due time,
+ *   or until the dispatcher's `wake` signal. Ends when the endpoint is deleted; continues-as-new when
+ *   its history grows. One endpoint's backlog is one workflow: it never holds other endpoints' tasks.
  *   No compensation: the delivery log (webhook_deliveries/_attempts) records every attempt.
  */
 import {
   ParentClosePolicy,
   WorkflowIdReusePolicy,
+  condition,
   continueAsNew,
+  defineSignal,
+  getExternalWorkflowHandle,
   proxyActivities,
+  setHandler,
   sleep,
   startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createWebhookActivities } from '../activities/webhook-activities';
 import * as options from './activity-options';
 
-export interface DeliverySchedule {
-  initialBackoffMs: number;
-  maxBackoffMs: number;
-  retryForMs: number;
-}
-
-export const DEFAULT_DELIVERY_SCHEDULE: DeliverySchedule = {
-  initialBackoffMs: 30_000,
-  maxBackoffMs: 4 * 60 * 60 * 1000,
-  retryForMs: 25 * 60 * 60 * 1000,
-};
-
 type Acts = ReturnType<typeof createWebhookActivities>;
 const dispatchActs = proxyActivities<Acts>(options.webhookDispatch);
 const attemptActs = proxyActivities<Acts>(options.webhookAttempt);
 
-export interface DeliveryOutcome {
-  deliveryId: string;
-  status: 'succeeded' | 'failed' | 'gone';
-  attempts: number;
-}
+/** Sent by the dispatcher when new deliveries exist for the endpoint. */
+export const wakeSignal = defineSignal('wake');
 
-export const backoffFor = (s: DeliverySchedule, attempt: number) =>
-  Math.min(s.initialBackoffMs * 2 ** (attempt - 1), s.maxBackoffMs);
+export const webhookEndpointWorkflowId = (endpointId: string) => `webhook-endpoint-${endpointId}`;
 
-export async function webhookDeliveryWorkflow(a: {
-  deliveryId: string;
-  schedule?: DeliverySchedule | undefined;
-}): Promise<DeliveryOutcome> {
-  const s = a.schedule ?? DEFAULT_DELIVERY_SCHEDULE;
-  const first = Date.now();
-  for (let attempt = 1; ; attempt++) {
-    const backoff = backoffFor(s, attempt);
-    const last = Date.now() + backoff - first > s.retryForMs;
-    let ok: boolean;
-    try {
-      const r = await attemptActs.attemptWebhookDelivery({
-        deliveryId: a.deliveryId,
-        attempt,
-        at: new Date().toISOString(),
-        nextAttemptAt: last ? null : new Date(Date.now() + backoff).toISOString(),
-      });
-      if (r.gone) return { deliveryId: a.deliveryId, status: 'gone', attempts: attempt };
-      // Refused by the SSRF guard (security/url-guard.ts): permanent, already logged as failed.
-      if (r.final) return { deliveryId: a.deliveryId, status: 'failed', attempts: attempt };
-      ok = r.ok;
-    } catch {
-      // Our own side failed (DB) even after the activity's retries: counts as a failed attempt.
-      ok = false;
+/** Shortest sleep between two claims: a clock skew between worker and database never spins. */
+const MIN_WAIT_MS = 100;
+
+export async function webhookEndpointWorkflow(a: { endpointId: string }): Promise<void> {
+  let woken = false;
+  setHandler(wakeSignal, () => {
+    woken = true;
+  });
+  while (!workflowInfo().continueAsNewSuggested && workflowInfo().historyLength < 5000) {
+    // Reset BEFORE the claim: a wake that arrives while it runs is not lost.
+    woken = false;
+    const c = await dispatchActs.claimWebhookDeliveries({ endpointId: a.endpointId });
+    if (c.state === 'deleted') return;
+    if (c.state !== 'due') {
+      await condition(() => woken, Math.max(MIN_WAIT_MS, c.waitMs));
+      continue;
     }
-    if (ok) return { deliveryId: a.deliveryId, status: 'succeeded', attempts: attempt };
-    if (last) return { deliveryId: a.deliveryId, status: 'failed', attempts: attempt };
-    await sleep(backoff);
+    await Promise.all(
+      c.deliveryIds.map((deliveryId) =>
+        // Our own side failed (DB) even after the activity's retries: the delivery stays pending.
+        attemptActs.deliverWebhook({ deliveryId }).catch(() => undefined),
+      ),
+    );
   }
+  await continueAsNew<typeof webhookEndpointWorkflow>(a);
 }
 
 export const webhookDispatcherId = (suffix?: string) =>
   suffix ? `webhook-dispatcher-${suffix}` : 'webhook-dispatcher';
 
-export async function webhookDispatcherWorkflow(a: {
-  pollMs: number;
-  schedule?: DeliverySchedule | undefined;
-}): Promise<void> {
-  for (let round = 0; round < 200; round++) {
-    const r = await dispatchActs.dispatchWebhookEvents({ limit: 100 });
-    for (const deliveryId of r.deliveryIds) {
-      try {
-        await startChild(webhookDeliveryWorkflow, {
-          workflowId: `webhook-delivery-${deliveryId}`,
-          args: [{ deliveryId, schedule: a.schedule }],
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
+/**
+ * Wakes an endpoint's workflow, starting it if none runs (it ends only when its endpoint is deleted).
+ * `known`: endpoints this run already started or woke, signalled directly (fewer history events).
+ */
+async function wake(endpointId: string, known: Set<string>): Promise<void> {
+  const workflowId = webhookEndpointWorkflowId(endpointId);
+  const signal = () => getExternalWorkflowHandle(workflowId).signal(wakeSignal);
+  if (known.has(endpointId)) {
+    try {
+      return await signal();
+    } catch {
+      // It ended meanwhile: start it again below.
     }
+  }
+  known.add(endpointId);
+  try {
+    await startChild(webhookEndpointWorkflow, {
+      workflowId,
+      args: [{ endpointId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // Running: tell it. If it ended meanwhile (endpoint deleted) there is nothing to wake.
+    await signal().catch(() => undefined);
+  }
+}
+
+export async function webhookDispatcherWorkflow(a: { pollMs: number }): Promise<void> {
+  const known = new Set<string>();
+  const wakeAll = (ids: string[]) => Promise.all(ids.map((id) => wake(id, known)));
+  await wakeAll(await dispatchActs.pendingWebhookEndpoints());
+  for (let round = 0; round < 200 && !workflowInfo().continueAsNewSuggested; round++) {
+    const r = await dispatchActs.dispatchWebhookEvents({ limit: 100 });
+    await wakeAll(r.endpointIds);
     if (r.events === 0) await sleep(a.pollMs);
   }
-  await continueAsNew<typeof webhookDispatcherWorkflow>(a);
+  await continueAsNew<typeof webhookDispatcherWorkflow>({ pollMs: a.pollMs });
 }

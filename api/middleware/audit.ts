@@ -10,6 +10,7 @@ import type { AuditLog } from '../../db/audit-repo';
 import type { AuditEventInput } from '../../security/audit';
 import type { Logger } from '../../security/logger';
 import { scrubCardNumbers } from '../../security/redaction';
+import { stringProblem } from './input-gate';
 
 export interface AuditOverride {
   actor?: string;
@@ -19,8 +20,16 @@ export interface AuditOverride {
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** Reads that are themselves auditable events: card data (vault) and the audit log. */
-const AUDITED_READS = [/^\/v1\/vault(\/|$)/, /^\/v1\/audit-events(\/|$)/];
+
+/**
+ * Mounted on the route groups whose reads are themselves auditable events (card data, the audit
+ * log). The decision follows the route Express matched, never the text of the path: routing is
+ * case-sensitive and strict, so a path that reaches these routers is spelled one way only.
+ */
+export function auditedRead(_req: Request, res: Response, next: NextFunction): void {
+  res.locals.auditedRead = true;
+  next();
+}
 
 /** Ids in paths become `:id` in the action, so actions group by operation; the resource keeps them. */
 const ID_SEGMENT = /^[a-z]{2,5}_[0-9A-Za-z]{8,64}$/;
@@ -32,24 +41,35 @@ export function actionOf(method: string, path: string): string {
     .join('/')}`;
 }
 
-export function shouldAudit(method: string, path: string, status: number): boolean {
-  return (
-    MUTATING.has(method) ||
-    status === 401 ||
-    status === 403 ||
-    status === 429 ||
-    AUDITED_READS.some((re) => re.test(path))
-  );
+export function shouldAudit(method: string, auditedReadRoute: boolean, status: number): boolean {
+  return MUTATING.has(method) || status === 401 || status === 403 || status === 429 || auditedReadRoute;
+}
+
+/**
+ * The path as text for the trail: percent-decoded when that gives clean text (so an encoded card
+ * number is seen by the scrubber), else kept encoded; card numbers masked either way.
+ */
+function pathForAudit(originalUrl: string): string {
+  const raw = originalUrl.split('?')[0] ?? '/';
+  let text = raw;
+  try {
+    const decoded = decodeURIComponent(raw);
+    if (!stringProblem(decoded)) text = decoded;
+  } catch {
+    // Undecodable: the raw (ASCII) form is stored.
+  }
+  return scrubCardNumbers(text);
 }
 
 /** The 10.2.2 fields of one HTTP request, after the response is known. */
 export function httpAuditEvent(req: Request, res: Response): AuditEventInput {
-  const path = scrubCardNumbers(req.originalUrl.split('?')[0] ?? '/');
+  const path = pathForAudit(req.originalUrl);
   const o = (res.locals.audit ?? {}) as AuditOverride;
   return {
-    actor: o.actor ?? req.auth?.sub ?? 'anonymous',
-    action: o.action ?? actionOf(req.method, path),
-    resource: o.resource ?? path,
+    // Routes may copy client-sent text (a client id) into these: masked like everything else.
+    actor: scrubCardNumbers(o.actor ?? req.auth?.sub ?? 'anonymous'),
+    action: scrubCardNumbers(o.action ?? actionOf(req.method, path)),
+    resource: scrubCardNumbers(o.resource ?? path),
     outcome: res.statusCode < 400 ? 'success' : 'failure',
     sourceIp: req.ip ?? null,
     details: {
@@ -66,8 +86,8 @@ export function auditTrail(deps: { audit: AuditLog; logger: Logger }) {
   return (req: Request, res: Response, next: NextFunction): void => {
     res.on('finish', () => {
       if (res.locals.auditDone) return;
-      const path = req.originalUrl.split('?')[0] ?? '/';
-      if (!shouldAudit(req.method, path, res.statusCode) && !res.locals.audit) return;
+      const read = res.locals.auditedRead === true;
+      if (!shouldAudit(req.method, read, res.statusCode) && !res.locals.audit) return;
       deps.audit.append(httpAuditEvent(req, res)).catch((err: unknown) => {
         // The response is already sent; an audit write failure must be loud for operations.
         deps.logger.error({ err, requestId: req.requestId }, 'audit append failed');

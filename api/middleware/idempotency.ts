@@ -9,6 +9,15 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../domain/errors';
 import type { IdempotencyRepo } from '../../db/idempotency-repo';
 import { open, seal } from '../../security/envelope';
+import { retryWithBackoff } from '../../domain/backoff';
+
+function errorTypeOf(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { error?: { type?: string } }).error?.type;
+  } catch {
+    return undefined;
+  }
+}
 
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
 
@@ -115,10 +124,16 @@ export function idempotency(repo: IdempotencyRepo, secret: Buffer) {
           : Buffer.isBuffer(body)
             ? body.toString('utf8')
             : JSON.stringify(body ?? '');
-      const done =
-        res.statusCode >= 500 && res.statusCode !== 503
-          ? repo.release(clientId, key)
-          : repo.complete(clientId, key, res.statusCode, toStore(clientId, key, text));
+      // Only a provider outage's 503 is kept for the key; any other 5xx (a bug, PostgreSQL or
+      // Temporal down) promised nothing and releases it. A release that fails because the database
+      // is down is retried in the background, so the key does not stay in flight until its lease ends.
+      const keep =
+        res.statusCode < 500 || (res.statusCode === 503 && errorTypeOf(text) === 'provider_unavailable');
+      const done = keep
+        ? repo.complete(clientId, key, res.statusCode, toStore(clientId, key, text))
+        : repo.release(clientId, key).catch(() => {
+            void retryWithBackoff(() => repo.release(clientId, key), { attempts: 8 });
+          });
       done.then(
         () => send(body),
         () => send(body),

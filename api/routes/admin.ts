@@ -3,7 +3,8 @@
  * Credentials are never returned here: a client secret is shown once by the CLI, and stored
  * responses (idempotency replay) must not hold secrets, so there is no create-with-secret route.
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { createRouter } from '../router';
 import type { ClientRow, ClientsRepo } from '../../db/clients-repo';
 import type { OperatorRow, OperatorsRepo } from '../../db/operators-repo';
 import { notFound } from '../../domain/errors';
@@ -28,7 +29,7 @@ const publicOperator = (o: OperatorRow, now: Date) => ({
 });
 
 export function clientAdminRoutes(deps: { clients: ClientsRepo; clock: Clock }): Router {
-  const r = Router();
+  const r = createRouter();
   r.get('/', async (_req, res) => {
     res.json({ data: (await deps.clients.list()).map(publicClient), hasMore: false });
   });
@@ -48,7 +49,7 @@ export function clientAdminRoutes(deps: { clients: ClientsRepo; clock: Clock }):
 }
 
 export function operatorAdminRoutes(deps: { operators: OperatorsRepo; clock: Clock }): Router {
-  const r = Router();
+  const r = createRouter();
   const load = async (id: string) => {
     const o = await deps.operators.findById(id);
     if (!o) throw notFound('operator');
@@ -82,7 +83,7 @@ export function operatorAdminRoutes(deps: { operators: OperatorsRepo; clock: Clo
 }
 
 export function signingKeyRoutes(deps: { tokens: TokenService }): Router {
-  const r = Router();
+  const r = createRouter();
   r.get('/', (_req, res) => {
     res.json({ data: deps.tokens.keys(), hasMore: false });
   });

@@ -1,9 +1,11 @@
 /**
- * GET /v1/audit-events and GET /v1/audit-events/verify (API.md "Audit"). Reading the audit log is
+ * GET /v1/audit-events and GET /v1/audit-events/verify (API.md "Audit"; verify checks the keyed chain
+ * against the latest keyed anchor, db/audit-repo.ts). Reading the audit log is
  * itself an audited event (PCI DSS 10.2.1.3), appended BEFORE the data is returned: if the read
  * cannot be recorded, it does not happen.
  */
-import { Router, type Request } from 'express';
+import type { Router, Request } from 'express';
+import { createRouter } from '../router';
 import type { AuditLog } from '../../db/audit-repo';
 import { notFound } from '../../domain/errors';
 import type { AuditEvent, AuditEventInput } from '../../security/audit';
@@ -35,7 +37,7 @@ function readEvent(req: Request, action: string, details: Record<string, unknown
 }
 
 export function auditRoutes(deps: { audit: AuditLog }): Router {
-  const r = Router();
+  const r = createRouter();
   r.get('/verify', async (req, res) => {
     await deps.audit.append(readEvent(req, 'audit.verify', {}));
     res.locals.auditDone = true;
@@ -44,6 +46,7 @@ export function auditRoutes(deps: { audit: AuditLog }): Router {
       valid: v.valid,
       checked: v.checked,
       ...(v.firstBrokenId ? { firstBrokenId: v.firstBrokenId } : {}),
+      ...(v.anchoredAt ? { anchoredAt: v.anchoredAt } : {}),
     });
   });
   r.get('/', async (req, res) => {

@@ -9,7 +9,8 @@
  * messages, status codes nor timing enumerate users.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Router, type Response } from 'express';
+import type { Router, Response } from 'express';
+import { createRouter } from '../router';
 import { z } from 'zod';
 import type { ClientsRepo } from '../../db/clients-repo';
 import type { OperatorsRepo } from '../../db/operators-repo';
@@ -19,13 +20,13 @@ import { dummyVerify, verifySecret } from '../../security/passwords';
 import type { TokenService } from '../../security/tokens';
 import { openTotpSecret, verifyTotp } from '../../security/totp';
 import type { AuditOverride } from '../middleware/audit';
-import { parse } from '../validation';
+import { freeText, idString, parse } from '../validation';
 
 export const TokenBody = z
-  .object({ clientId: z.string().min(1).max(100), clientSecret: z.string().min(1).max(200) })
+  .object({ clientId: idString('cli'), clientSecret: z.string().min(1).max(200) })
   .strict();
 export const LoginBody = z
-  .object({ username: z.string().min(1).max(100), password: z.string().min(1).max(1024) })
+  .object({ username: freeText(100).pipe(z.string().min(1)), password: z.string().min(1).max(1024) })
   .strict();
 export const MfaBody = z
   .object({ mfaToken: z.string().min(1).max(200), code: z.string().min(1).max(10) })
@@ -50,7 +51,7 @@ export function authRoutes(deps: {
   tokens: TokenService;
   operatorAuth?: OperatorAuthDeps | undefined;
 }): Router {
-  const r = Router();
+  const r = createRouter();
   const invalidLogin = () => new AppError('authentication', 'invalid_credentials', 'Invalid credentials');
 
   r.post('/token', async (req, res) => {
@@ -84,16 +85,27 @@ export function authRoutes(deps: {
     });
     const now = clock.now();
     const op = await operators.findByUsername(body.username);
-    const usable = op && !op.disabledAt;
-    const ok = usable ? await verifySecret(op.passwordHash, body.password) : await dummyVerify(body.password);
-    const locked = !!op?.lockedUntil && op.lockedUntil > now;
-    if (op) note(res, { actor: op.id, resource: `operator:${op.id}`, details: { locked } });
-    if (!op || !usable || locked || !ok) {
-      if (op && usable && !locked) await operators.recordFailure(op.id, now);
-      throw invalidLogin();
+    // The attempt is claimed before argon2 runs, so parallel guesses cannot all be judged against a
+    // lock each of them read as open. Locked, disabled and unknown operators pay for a dummy verify.
+    const claim = op && !op.disabledAt ? await operators.claimAttempt(op.id, now) : undefined;
+    const ok =
+      op && claim !== undefined
+        ? await verifySecret(op.passwordHash, body.password)
+        : await dummyVerify(body.password);
+    if (op) {
+      const locked = !op.disabledAt && claim === undefined;
+      note(res, { actor: op.id, resource: `operator:${op.id}`, details: { locked } });
     }
+    // A wrong password keeps its claim: that is the recorded failure.
+    if (!op || claim === undefined || !ok) throw invalidLogin();
+    await operators.releaseAttempts(op.id, 1, claim);
     const mfaToken = `mfa_${randomBytes(32).toString('base64url')}`;
-    await operators.createChallenge(sha256(mfaToken), op.id, new Date(now.getTime() + MFA_TOKEN_TTL_MS));
+    await operators.createChallenge(
+      sha256(mfaToken),
+      op.id,
+      new Date(now.getTime() + MFA_TOKEN_TTL_MS),
+      claim - 1,
+    );
     res.status(200).json({ mfaToken });
   });
 
@@ -103,20 +115,23 @@ export function authRoutes(deps: {
     note(res, { action: 'auth.mfa', resource: 'operator-login' });
     const now = clock.now();
     const tokenHash = sha256(body.mfaToken);
-    const operatorId = await operators.findChallenge(tokenHash, now);
-    const op = operatorId ? await operators.findById(operatorId) : undefined;
-    if (!op) throw invalidLogin();
+    const challenge = await operators.findChallenge(tokenHash, now);
+    const op = challenge ? await operators.findById(challenge.operatorId) : undefined;
+    if (!op || !challenge) throw invalidLogin();
     note(res, { actor: op.id, resource: `operator:${op.id}` });
-    if (op.disabledAt || (op.lockedUntil && op.lockedUntil > now)) throw invalidLogin();
+    // Claimed before the code is checked, like the password (a wrong code keeps its claim).
+    const claim = op.disabledAt ? undefined : await operators.claimAttempt(op.id, now);
+    if (claim === undefined) throw invalidLogin();
     const step = await verifyTotp(openTotpSecret(totpKey, op.id, op.totpSecretCt), body.code, now);
     // The step only counts once: the conditional UPDATE lets exactly one request move it forward.
     if (step === undefined || !(await operators.consumeTotpStep(op.id, step))) {
-      await operators.recordFailure(op.id, now);
       note(res, { details: { reason: step === undefined ? 'wrong_code' : 'code_reused' } });
       throw invalidLogin();
     }
     if (!(await operators.useChallenge(tokenHash, now))) throw invalidLogin();
-    await operators.resetFailures(op.id);
+    // A completed login forgives its own claim and the failures before its password step; attempts
+    // made meanwhile by someone else stay counted.
+    await operators.releaseAttempts(op.id, 1 + challenge.priorFailures, claim);
     const sid = `ses_${randomBytes(18).toString('base64url')}`;
     await operators.createSession(sid, op.id, now);
     note(res, { details: { sessionId: sid } });
@@ -129,7 +144,7 @@ export function authRoutes(deps: {
 
 /** POST /v1/auth/logout, mounted behind authentication. */
 export function logoutRoute(deps: { operatorAuth?: OperatorAuthDeps | undefined }): Router {
-  const r = Router();
+  const r = createRouter();
   r.post('/logout', async (req, res) => {
     note(res, {
       action: 'auth.logout',

@@ -1,5 +1,6 @@
 /** Bank account routes (API.md "Bank accounts"): validate, call the service, shape the response. */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { createRouter } from '../router';
 import { z } from 'zod';
 import type { BankAccountsService } from '../bank-accounts-service';
 import { freeText, parse } from '../validation';
@@ -18,7 +19,7 @@ const amount = z.number().int('must be an integer').min(1, 'must be 1..99').max(
 export const VerifyBody = z.object({ amounts: z.tuple([amount, amount]) }).strict();
 
 export function bankAccountRoutes(deps: { bankAccounts: BankAccountsService }): Router {
-  const r = Router();
+  const r = createRouter();
   const caller = (req: Express.Request) => ({ sub: req.auth!.sub, role: req.auth!.role });
 
   r.post('/', async (req, res) => {

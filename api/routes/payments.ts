@@ -1,25 +1,21 @@
 /** Payment routes (API.md "Payments"): validate, call the payments service, shape the response. */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { createRouter } from '../router';
 import { z } from 'zod';
 import { PAYMENT_STATUSES } from '../../domain/payment-state';
 import type { PaymentsService } from '../payments-service';
-import { amount, currency, freeText, listQuery, parse } from '../validation';
+import { amount, currency, freeText, idString, listQuery, metadata, parse } from '../validation';
 
 export const CreatePaymentBody = z
   .object({
     amount,
     currency,
-    paymentMethod: z
-      .object({ token: z.string().regex(/^tok_[0-9A-Za-z]{8,64}$/, 'must be a tok_ token') })
-      .strict(),
+    paymentMethod: z.object({ token: idString('tok') }).strict(),
     capture: z.enum(['manual', 'automatic']),
     provider: z.enum(['stripe', 'braintree', 'sandbox']).optional(),
     merchantReference: freeText(255).optional(),
     description: freeText(1000).optional(),
-    metadata: z
-      .record(z.string().min(1).max(40), freeText(500))
-      .refine((m) => Object.keys(m).length <= 20, 'at most 20 keys')
-      .optional(),
+    metadata: metadata.optional(),
   })
   .strict();
 
@@ -28,7 +24,7 @@ export const RefundBody = z.object({ amount: amount.optional(), reason: freeText
 const ListQuery = listQuery.extend({ status: z.enum(PAYMENT_STATUSES).optional() }).strict();
 
 export function paymentRoutes(deps: { payments: PaymentsService }): Router {
-  const r = Router();
+  const r = createRouter();
   const caller = (req: Express.Request) => ({ sub: req.auth!.sub, role: req.auth!.role });
 
   r.post('/', async (req, res) => {

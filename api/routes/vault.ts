@@ -1,5 +1,6 @@
 /** Vault routes: tokenize, read metadata, delete (crypto-shred). Never returns a card number. */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { createRouter } from '../router';
 import { z } from 'zod';
 import { notFound } from '../../domain/errors';
 import type { Vault } from '../../security/vault';
@@ -16,7 +17,7 @@ export const TokenizeBody = z
   .strict();
 
 export function vaultRoutes(deps: { vault: Vault; legalEntity: string }): Router {
-  const r = Router();
+  const r = createRouter();
   const owner = (role: string, sub: string) => (role === 'service' ? sub : undefined);
 
   r.post('/cards', async (req, res) => {

@@ -1,13 +1,16 @@
 /**
  * Merchant webhook endpoints (API.md "Webhooks"): POST /v1/webhook-endpoints { url, events } -> 201
  * with the signing `secret` shown ONCE (stored sealed with SETTLE_WEBHOOK_KEY, AAD = endpoint id);
- * GET list / one (never the secret); GET /:id/deliveries: the delivery log (status, attempts, each
- * attempt's HTTP status or error), newest last. SSRF: the URL must be https (http only when
+ * GET list / one (never the secret); POST /:id { status, events? }: disable / enable again / change
+ * subscriptions; DELETE /:id -> 204: gone, and its pending deliveries cancelled (nothing more is
+ * sent); GET /:id/deliveries: the delivery log (status, attempts, each attempt's HTTP status or
+ * error), newest last. Another client's endpoint is 404. SSRF: the URL must be https (http only when
  * SETTLE_WEBHOOK_ALLOW_HTTP), carry no credentials, and an IP-literal host must be public unless
  * SETTLE_WEBHOOK_ALLOW_PRIVATE; hostnames are resolved and vetted at every delivery.
  */
 import { randomBytes } from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
+import { createRouter } from '../router';
 import { z } from 'zod';
 import { sealEndpointSecret } from '../../activities/webhook-activities';
 import type { WebhookEndpointRow, WebhooksRepo } from '../../db/webhooks-repo';
@@ -31,10 +34,18 @@ export const CreateEndpointBody = z
   })
   .strict();
 
+export const UpdateEndpointBody = z
+  .object({
+    status: z.enum(['enabled', 'disabled']),
+    events: z.array(eventPattern).min(1).max(50).optional(),
+  })
+  .strict();
+
 const publicView = (e: WebhookEndpointRow) => ({
   id: e.id,
   url: e.url,
   events: e.events,
+  status: e.status,
   createdAt: e.createdAt,
 });
 
@@ -43,9 +54,11 @@ export function webhookEndpointRoutes(deps: {
   webhookKey: Buffer | undefined;
   /** SSRF guard: scheme and IP-literal hosts now; hostnames are resolved and vetted at delivery. */
   urlPolicy?: UrlPolicy | undefined;
+  /** Tells the endpoint's workflow at once (else it looks again within its idle bound). */
+  wake?: ((endpointId: string) => Promise<void>) | undefined;
 }): Router {
   const policy = deps.urlPolicy ?? STRICT_URL_POLICY;
-  const r = Router();
+  const r = createRouter();
   const scope = (req: Express.Request) => (req.auth!.role === 'service' ? req.auth!.sub : undefined);
 
   r.post('/', async (req, res) => {
@@ -81,6 +94,25 @@ export function webhookEndpointRoutes(deps: {
     const e = await deps.webhooks.getEndpoint(String(req.params.id), scope(req));
     if (!e) throw notFound('webhook endpoint');
     res.json(publicView(e));
+  });
+
+  r.post('/:id', async (req, res) => {
+    const body = parse(UpdateEndpointBody, req.body);
+    const e = await deps.webhooks.updateEndpoint(String(req.params.id), req.auth!.sub, {
+      status: body.status,
+      events: body.events && [...new Set(body.events)],
+    });
+    if (!e) throw notFound('webhook endpoint');
+    await deps.wake?.(e.id);
+    res.json(publicView(e));
+  });
+
+  r.delete('/:id', async (req, res) => {
+    if (!(await deps.webhooks.deleteEndpoint(String(req.params.id), req.auth!.sub))) {
+      throw notFound('webhook endpoint');
+    }
+    await deps.wake?.(String(req.params.id));
+    res.status(204).end();
   });
 
   r.get('/:id/deliveries', async (req, res) => {

@@ -11,7 +11,8 @@
  * found undelivered and the signal is sent again; the workflow side is idempotent
  * (workflows/provider-events.ts), so the event still takes effect once.
  */
-import express, { Router, type Request } from 'express';
+import express, { type Router, type Request } from 'express';
+import { createRouter } from '../router';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { ProviderError, type ProviderEvent, type ProviderName } from '../../activities/providers/types';
@@ -112,7 +113,7 @@ const headersOf = (req: Request): Record<string, string | undefined> => {
 };
 
 export function providerWebhookRoutes(deps: ProviderWebhookDeps): Router {
-  const r = Router();
+  const r = createRouter();
   const handle = providerWebhookService(deps);
   // Raw bytes whatever the content type (Stripe: JSON, Braintree: form): verification needs them as sent.
   const raw = express.raw({ type: () => true, limit: '256kb' });

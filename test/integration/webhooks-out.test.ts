@@ -5,9 +5,10 @@
  *
  * Proves: the secret is shown once (never listed), every delivery is signed `Settle-Signature:
  * t=,v1=` (verified here with the receiver's copy of the secret, constant time), a 5xx is retried
- * with backoff (short schedule here; the >= 24 h default schedule is proved on the time-skipping
- * server in test/workflow/webhook-delivery.test.ts), every retry carries the SAME event id and body,
+ * with backoff (short schedule here; the >= 24 h default schedule is proved as a pure rule in
+ * test/unit/webhook-policy.test.ts), every retry carries the SAME event id and body,
  * one delivery per event x endpoint, only subscribed types are sent, and the delivery log is readable.
+ * Endpoint management, breaker and auto-disable: test/integration/webhook-endpoints.test.ts.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -97,6 +98,7 @@ test('endpoint creation validates input and shows the secret once', async () => 
     id: ok.body.id,
     url: `${baseUrl}/x`,
     events: ['payment.*'],
+    status: 'enabled',
     createdAt: ok.body.createdAt,
   });
   const list = await stack.http.get('/v1/webhook-endpoints').set('Authorization', authorization);

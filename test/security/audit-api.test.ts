@@ -107,12 +107,15 @@ test('GET /v1/audit-events pages in the contract shape, and every read is itself
   expect(reads[0]).toMatchObject({ resource: 'audit-events', outcome: 'success' });
 });
 
-test('GET /v1/audit-events/verify reports the chain valid (and its read is audited)', async () => {
+test('GET /v1/audit-events/verify reports the chain valid against the latest keyed anchor (and its read is audited)', async () => {
   const admin = await stack.operatorAuth('admin');
+  const anchor = await stack.audit.anchor();
   const v = await stack.http.get('/v1/audit-events/verify').set('Authorization', admin.authorization);
   expect(v.status).toBe(200);
-  expect(v.body).toEqual({ valid: true, checked: expect.any(Number) });
+  expect(v.body).toEqual({ valid: true, checked: expect.any(Number), anchoredAt: expect.any(String) });
   expect(v.body.checked).toBeGreaterThan(0);
+  // Another file's stack may have anchored since: the latest anchor is at least as recent as ours.
+  expect(Date.parse(v.body.anchoredAt as string)).toBeGreaterThanOrEqual(Date.parse(anchor!.at));
   const rows = await eventsFor("actor = $1 AND action = 'audit.verify'", [admin.operatorId], 1);
   expect(rows).toHaveLength(1);
 });
@@ -124,4 +127,22 @@ test('no card number appears anywhere in the audit trail', async () => {
     [`%${VISA}%`],
   );
   expect(r.rows[0]).toEqual({ n: 0 });
+});
+
+test('no request, authenticated or not, can make the valid chain fail verification (lone surrogate, NUL)', async () => {
+  // Legal JSON whose strings PostgreSQL cannot store as sent: a lone surrogate (stored as U+FFFD) and NUL.
+  for (const body of [
+    '{"clientId":"cli_\\ud800x","clientSecret":"s"}',
+    '{"clientId":"cli_\\u0000x","clientSecret":"s"}',
+    '{"clientId":"cli_x","clientSecret":"s\\udc00","extra":{"k\\u0000":[1e21,-0]}}',
+  ]) {
+    await stack.http.post('/v1/auth/token').set('Content-Type', 'application/json').send(body);
+  }
+  await stack.http
+    .post('/v1/auth/login')
+    .set('Content-Type', 'application/json')
+    .send('{"username":"op\\u0000\\ud800","password":"p"}');
+  const admin = await stack.operatorAuth('admin');
+  const v = await stack.http.get('/v1/audit-events/verify').set('Authorization', admin.authorization);
+  expect(v.body).toMatchObject({ valid: true });
 });

@@ -23,7 +23,8 @@ function classify(method: string, path: string): Cls | undefined {
   if (/^\/v1\/auth\/(token|login|mfa)$/.test(path)) return 'public';
   if (/^\/webhooks\//.test(path)) return 'public';
   if (path === '/v1/auth/logout') return 'self';
-  if (/^\/v1\/(vault|payments|refunds|bank-accounts|webhook-endpoints)(\/|$)/.test(path)) return 'business';
+  if (/^\/v1\/(vault|payments|refunds|bank-accounts|webhook-endpoints|events)(\/|$)/.test(path))
+    return 'business';
   if (/^\/v1\/audit-events(\/|$)/.test(path)) return 'audit';
   if (/^\/v1\/(clients|operators|signing-keys)(\/|$)/.test(path)) return 'admin';
   void method;

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { runtimeDatabaseUrl } from '../../db/roles';
 import { startEmbeddedPostgres } from '../../scripts/embedded-pg';
 import { freePort, ROOT } from '../../scripts/tools';
 
@@ -63,11 +64,24 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** Apply migrations exactly as `npm run migrate` does (a child process, as in production). */
+/**
+ * The runtime login role's password in test runs, made at test time: the global setup makes one per
+ * run and every process it starts inherits it (SETTLE_DB_RUNTIME_PASSWORD). The role is
+ * cluster-wide; local servers use trust authentication, so concurrent runs on one server that set
+ * different passwords do not lock each other out.
+ */
+export function testRuntimePassword(): string {
+  return (process.env.SETTLE_DB_RUNTIME_PASSWORD ||= randomBytes(24).toString('base64url'));
+}
+
+/** `url` (the owner's) as the runtime login role the API and workers connect as (db/roles.ts). */
+export const runtimeUrl = (url: string): string => runtimeDatabaseUrl(url, testRuntimePassword());
+
+/** Apply migrations exactly as `npm run migrate` does (a child process, as the owner, as in production). */
 export function migrateDatabase(url: string): void {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'db', 'migrate.ts')], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: url },
+    env: { ...process.env, DATABASE_OWNER_URL: url, SETTLE_DB_RUNTIME_PASSWORD: testRuntimePassword() },
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`migrations failed: ${r.stderr || r.stdout}`);

@@ -1,14 +1,18 @@
 /**
  * Integration global setup: one real Temporal dev server (in memory, free port) and one fresh
  * PostgreSQL database per test run, migrated. Coordinates reach the test files through env:
- * SETTLE_TEST_TEMPORAL_ADDRESS and SETTLE_TEST_DATABASE_URL.
+ * SETTLE_TEST_TEMPORAL_ADDRESS, SETTLE_TEST_DATABASE_URL (the owner: migrations, test fixtures) and
+ * SETTLE_TEST_RUNTIME_DATABASE_URL (the runtime login role the stacks' API and workers use).
+ * SETTLE_TEST_SECRET_ROOT_KEY: one key root per run, because every file's stack appends to the one
+ * audit chain of the run's database.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startTemporalDevServer } from '../../scripts/temporal-dev';
 import { freePort } from '../../scripts/tools';
-import { createTestDatabase, migrateDatabase } from './database';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, migrateDatabase, runtimeUrl, testRuntimePassword } from './database';
 
 export default async function globalSetup(): Promise<void> {
   const artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'settle-it-'));
@@ -22,6 +26,12 @@ export default async function globalSetup(): Promise<void> {
   });
   process.env.SETTLE_TEST_TEMPORAL_ADDRESS = temporal.address;
   process.env.SETTLE_TEST_DATABASE_URL = db.url;
+  process.env.SETTLE_TEST_RUNTIME_DATABASE_URL = runtimeUrl(db.url);
+  process.env.SETTLE_TEST_SECRET_ROOT_KEY = randomBytes(32).toString('base64');
+  // Processes a test starts with the inherited environment (npm start) append with the same keys.
+  process.env.SETTLE_SECRET_ROOT_KEY = process.env.SETTLE_TEST_SECRET_ROOT_KEY;
+  // Anything a test starts that migrates (npm start) keeps the runtime role's password as it is.
+  process.env.SETTLE_DB_RUNTIME_PASSWORD = testRuntimePassword();
   process.env.SETTLE_TEST_PG_SERVER_URL = db.serverUrl;
   process.env.SETTLE_TEST_ARTIFACTS = artifacts;
   process.env.SETTLE_TEST_TEMPORAL_DB = path.join(artifacts, 'temporal.sqlite');

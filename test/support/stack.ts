@@ -11,7 +11,8 @@ import type { Express } from 'express';
 import { createApp } from '../../api/app';
 import { createPaymentsService } from '../../api/payments-service';
 import { createClientsRepo, type Role } from '../../db/clients-repo';
-import { createAuditLog, type AuditLog } from '../../db/audit-repo';
+import { configureAuditLog, createAuditLog, type AuditLog } from '../../db/audit-repo';
+import { auditKeysFrom, purposeKey, rootKeyFrom } from '../../security/purpose-keys';
 import { createOperatorsRepo, type OperatorRole, type OperatorsRepo } from '../../db/operators-repo';
 import type { RateLimitConfig } from '../../api/middleware/rate-limit';
 import { provisionOperator } from '../../cli/operators';
@@ -29,6 +30,8 @@ import { configurePayloadEncryption, createVaultFromConfig } from '../../securit
 import type { Vault } from '../../security/vault';
 import { createCardWorker } from '../../workers/card-worker';
 import { createPaymentWorker } from '../../workers/payment-worker';
+import { createWebhookWorker } from '../../workers/webhook-worker';
+import { startWebhookDispatcher } from '../../api/webhook-dispatcher';
 import { dataConverter } from '../../workflows/data-converter';
 import { createBankAccountsService, type BankAccountsService } from '../../api/bank-accounts-service';
 import { createSandboxBankProvider } from '../../activities/providers/sandbox/bank';
@@ -38,11 +41,8 @@ import { createWebhooksRepo, type WebhooksRepo } from '../../db/webhooks-repo';
 import type { UrlPolicy } from '../../security/url-guard';
 import type { WebhookVerifier } from '../../workers/providers';
 import type { ProviderName } from '../../activities/providers/types';
-import {
-  webhookDispatcherId,
-  webhookDispatcherWorkflow,
-  type DeliverySchedule,
-} from '../../workflows/webhook-delivery';
+import { webhookDispatcherId } from '../../workflows/webhook-delivery';
+import type { DeliverySchedule, EndpointPolicy } from '../../domain/webhook-policy';
 
 let runtimeInstalled = false;
 /** Where SDK core/worker log lines go while a test captures them (leak test); else dropped. */
@@ -57,6 +57,8 @@ export interface Stack {
   tokens: TokenService;
   taskQueue: string;
   cardTaskQueue: string;
+  /** Merchant webhook deliveries (a webhook worker runs on it when the stack has a dispatcher). */
+  webhookTaskQueue: string;
   createClient(role?: Role): Promise<{ clientId: string; clientSecret: string }>;
   /** A service client with a fresh token: returns the Authorization header value. */
   serviceAuth(): Promise<{ clientId: string; authorization: string }>;
@@ -84,16 +86,21 @@ export function testKeyEnv() {
     SETTLE_KEY_PROVIDER: 'local' as const,
     SETTLE_LOCAL_MASTER_KEY: randomBytes(32).toString('base64'),
     SETTLE_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
+    // The run's root (global setup): every stack appends to the one audit chain of the run's database.
+    SETTLE_SECRET_ROOT_KEY: process.env.SETTLE_TEST_SECRET_ROOT_KEY ?? randomBytes(32).toString('base64'),
     SETTLE_JWT_PRIVATE_KEY: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     AWS_REGION: 'us-east-1',
   };
 }
 
-export function testEnv(): { temporalAddress: string; databaseUrl: string } {
+/** databaseUrl: the owner (fixtures, dumps); runtimeDatabaseUrl: the login role the API and workers use. */
+export function testEnv(): { temporalAddress: string; databaseUrl: string; runtimeDatabaseUrl: string } {
   const temporalAddress = process.env.SETTLE_TEST_TEMPORAL_ADDRESS;
   const databaseUrl = process.env.SETTLE_TEST_DATABASE_URL;
-  if (!temporalAddress || !databaseUrl) throw new Error('integration global setup did not run');
-  return { temporalAddress, databaseUrl };
+  const runtimeDatabaseUrl = process.env.SETTLE_TEST_RUNTIME_DATABASE_URL;
+  if (!temporalAddress || !databaseUrl || !runtimeDatabaseUrl)
+    throw new Error('integration global setup did not run');
+  return { temporalAddress, databaseUrl, runtimeDatabaseUrl };
 }
 
 type StackOptions = {
@@ -121,8 +128,8 @@ type StackOptions = {
    */
   webhooks?: {
     verifiers?: Map<ProviderName, WebhookVerifier>;
-    dispatcher?: { pollMs: number; schedule?: DeliverySchedule };
-    /** SSRF guard (API + payment worker); default strict, as in production (https, public only). */
+    dispatcher?: { pollMs: number; schedule?: DeliverySchedule; endpoint?: Partial<EndpointPolicy> };
+    /** SSRF guard (API + webhook worker); default strict, as in production (https, public only). */
     urlPolicy?: UrlPolicy;
   };
 };
@@ -166,15 +173,19 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     });
     runtimeInstalled = true;
   }
-  const { temporalAddress, databaseUrl } = testEnv();
+  const { temporalAddress, runtimeDatabaseUrl } = testEnv();
   const keys = opts.keys ?? testKeyEnv();
-  const pool = createPool(databaseUrl, 'settle-test', 5);
+  // As in production: the API and the workers connect as the runtime login role, not the owner.
+  const pool = createPool(runtimeDatabaseUrl, 'settle-test', 5);
+  const root = rootKeyFrom(keys.SETTLE_SECRET_ROOT_KEY);
+  configureAuditLog({ keys: auditKeysFrom(root) });
   if (opts.logSink) runtimeSink = opts.logSink;
   configurePayloadEncryption(keys, pool);
   const bankSecrets = bankSecretsFromConfig(keys);
   const suffix = randomBytes(4).toString('hex');
   const taskQueue = `settle-test-${suffix}`;
   const cardTaskQueue = `settle-test-card-${suffix}`;
+  const webhookTaskQueue = `settle-test-webhooks-${suffix}`;
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, dataConverter });
   const vault = createVaultFromConfig(keys, pool);
@@ -217,10 +228,22 @@ async function createStack(opts: StackOptions): Promise<Stack> {
           namespace: 'default',
           taskQueue,
           pool,
-          webhookKey,
-          urlPolicy: opts.webhooks?.urlPolicy,
         }),
       );
+      if (opts.webhooks?.dispatcher) {
+        run(
+          await createWebhookWorker({
+            connection: nativeConnection,
+            namespace: 'default',
+            taskQueue: webhookTaskQueue,
+            pool,
+            webhookKey,
+            urlPolicy: opts.webhooks.urlPolicy,
+            schedule: opts.webhooks.dispatcher.schedule,
+            policy: opts.webhooks.dispatcher.endpoint,
+          }),
+        );
+      }
       if (opts.cardWorker !== false) {
         run(
           await createCardWorker({
@@ -278,7 +301,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
       authWaitMs: opts.authWaitMs ?? 20_000,
     }),
     idempotency: createIdempotencyRepo(pool),
-    idempotencySecret: Buffer.from(keys.SETTLE_FINGERPRINT_KEY, 'base64'),
+    idempotencySecret: purposeKey(root, 'idempotency'),
     webhooks: {
       repo: webhooks,
       verifiers: opts.webhooks?.verifiers ?? new Map(),
@@ -301,11 +324,10 @@ async function createStack(opts: StackOptions): Promise<Stack> {
   });
 
   if (opts.webhooks?.dispatcher && opts.workers !== false) {
-    await client.workflow.start(webhookDispatcherWorkflow, {
+    await startWebhookDispatcher(client, {
       workflowId: webhookDispatcherId(taskQueue),
-      taskQueue,
-      args: [opts.webhooks.dispatcher],
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      taskQueue: webhookTaskQueue,
+      pollMs: opts.webhooks.dispatcher.pollMs,
     });
   }
 
@@ -339,6 +361,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     tokens,
     taskQueue,
     cardTaskQueue,
+    webhookTaskQueue,
     createClient,
     async serviceAuth() {
       const { clientId } = await createClient('service');

@@ -10,6 +10,7 @@ const good = () => ({
   DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',
   SETTLE_LOCAL_MASTER_KEY: randomBytes(32).toString('base64'),
   SETTLE_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
+  SETTLE_SECRET_ROOT_KEY: randomBytes(32).toString('base64'),
   SETTLE_JWT_PRIVATE_KEY: generateKeyPairSync('ed25519')
     .privateKey.export({ format: 'pem', type: 'pkcs8' })
     .toString(),
@@ -45,6 +46,7 @@ test.each([
   ['SETTLE_TOKEN_TTL_SECONDS', '3600'],
   ['TEMPORAL_ADDRESS', 'no-port'],
   ['SETTLE_FINGERPRINT_KEY', 'c2hvcnQ='],
+  ['SETTLE_SECRET_ROOT_KEY', 'c2hvcnQ='],
   ['LOG_LEVEL', 'loud'],
 ])('a bad %s is named and its value is not echoed', (name, value) => {
   const p = problems(() => loadApiConfig({ ...good(), [name]: value }));

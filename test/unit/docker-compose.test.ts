@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { apiShape } from '../../api/config';
-import { cardWorkerShape, workerShape } from '../../workers/config';
+import { cardWorkerShape, webhookWorkerShape, workerShape } from '../../workers/config';
 
 type Service = {
   environment?: Record<string, string>;
@@ -41,6 +41,7 @@ test('the stack has PostgreSQL, Temporal, its UI, the API and both workers', () 
     'temporal-ui',
     'api',
     'payment-worker',
+    'webhook-worker',
     'card-worker',
     'migrate',
   ]) {
@@ -53,6 +54,7 @@ test('the stack has PostgreSQL, Temporal, its UI, the API and both workers', () 
 test.each([
   ['api', apiShape, 'dist/api/server.js'],
   ['payment-worker', workerShape, 'dist/workers/payment-worker.js'],
+  ['webhook-worker', webhookWorkerShape, 'dist/workers/webhook-worker.js'],
   ['card-worker', cardWorkerShape, 'dist/workers/card-worker.js'],
 ] as const)(
   '%s: built from the one Dockerfile, env names known to its config, required ones set',
@@ -82,4 +84,14 @@ test('the workers share task queues with the API', () => {
     expect(svc('payment-worker').environment?.[k]).toBe(svc('api').environment?.[k]);
     expect(svc('card-worker').environment?.[k]).toBe(svc('api').environment?.[k]);
   }
+  expect(svc('webhook-worker').environment?.SETTLE_WEBHOOK_TASK_QUEUE).toBe(
+    svc('api').environment?.SETTLE_WEBHOOK_TASK_QUEUE,
+  );
+});
+
+test('migrations run as the owner; every process connects as the runtime login role', () => {
+  expect(svc('migrate').environment?.DATABASE_OWNER_URL).toMatch(/^postgres:\/\/settle:/);
+  expect(svc('migrate').environment?.SETTLE_DB_RUNTIME_PASSWORD).toBeDefined();
+  for (const name of ['api', 'payment-worker', 'webhook-worker', 'card-worker'])
+    expect(svc(name).environment?.DATABASE_URL).toMatch(/^postgres:\/\/settle_runtime:/);
 });

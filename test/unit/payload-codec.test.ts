@@ -79,10 +79,10 @@ test('tampering, a swapped key id or an unknown key fails instead of returning g
   await expect(codec.decode([unknown])).rejects.toThrow('unknown key');
 });
 
-test('unencrypted payloads pass through decode; encode without a keyring fails closed', async () => {
+test('unencrypted payloads are refused by decode; encode without a keyring fails closed', async () => {
   const codec = createEncryptionCodec(() => undefined);
   const plain = defaultPayloadConverter.toPayload({ a: 1 });
-  expect(await codec.decode([plain])).toEqual([plain]);
+  await expect(codec.decode([plain])).rejects.toThrow('unencrypted payload refused');
   await expect(codec.encode([plain])).rejects.toThrow('payload encryption is not configured');
 });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { apiShape } from '../../api/config';
 import { codecShape } from '../../api/codec-server-main';
 import { startShape } from '../../scripts/start-config';
-import { cardWorkerShape, workerShape } from '../../workers/config';
+import { cardWorkerShape, webhookWorkerShape, workerShape } from '../../workers/config';
 
 const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
 
@@ -13,6 +13,7 @@ test.each(
     ...new Set([
       ...Object.keys(apiShape),
       ...Object.keys(workerShape),
+      ...Object.keys(webhookWorkerShape),
       ...Object.keys(cardWorkerShape),
       ...Object.keys(startShape),
       ...Object.keys(codecShape),

@@ -53,6 +53,13 @@ describe('checkTargetAddress', () => {
     ['::ffff:169.254.169.254', 'linkLocal'],
     ['::ffff:10.1.2.3', 'private'],
     ['::ffff:100.64.1.1', 'carrierGradeNat'],
+    // Deprecated IPv4-compatible IPv6 (::/96, RFC 4291 2.5.5.1) is judged by its IPv4 address too.
+    ['::7f00:1', 'loopback'],
+    ['::127.0.0.1', 'loopback'],
+    ['::a9fe:a9fe', 'linkLocal'],
+    ['::10.1.2.3', 'private'],
+    ['::c0a8:101', 'private'],
+    ['::0:0:7f00:1', 'loopback'],
     // IPv6 forms that embed an IPv4 address (which may be internal).
     ['64:ff9b::a00:1', 'rfc6052'],
     ['2002:a00:1::1', '6to4'],
@@ -101,6 +108,9 @@ describe('checkTargetUrl', () => {
     ['https://169.254.169.254/latest/meta-data/', STRICT_URL_POLICY, 'is a non-public address (linkLocal)'],
     ['https://[::1]:8443/x', STRICT_URL_POLICY, 'is a non-public address (loopback)'],
     ['https://[::ffff:127.0.0.1]/x', STRICT_URL_POLICY, 'is a non-public address (loopback)'],
+    ['https://[::7f00:1]/x', STRICT_URL_POLICY, 'is a non-public address (loopback)'],
+    ['https://[::127.0.0.1]/x', STRICT_URL_POLICY, 'is a non-public address (loopback)'],
+    ['https://[::a9fe:a9fe]/latest/meta-data/', STRICT_URL_POLICY, 'is a non-public address (linkLocal)'],
     ['https://[fd00::1]/x', STRICT_URL_POLICY, 'is a non-public address (uniqueLocal)'],
     ['https://10.0.0.5/x', STRICT_URL_POLICY, 'is a non-public address (private)'],
     ['https://100.100.100.200/x', STRICT_URL_POLICY, 'is a non-public address (carrierGradeNat)'],

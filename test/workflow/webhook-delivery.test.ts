@@ -1,19 +1,19 @@
 /**
- * webhookDeliveryWorkflow on the time-skipping server with the DEFAULT schedule: proves that a
- * failing endpoint is retried with growing backoff for at least 24 hours (the contract), always for
- * the same delivery, and that a later success stops the retries. The fake attempt activity is typed
- * from createWebhookActivities and records the workflow time of every attempt.
+ * webhookEndpointWorkflow on the time-skipping server, with fake activities typed from
+ * createWebhookActivities: it attempts what the claim admits (all of it, in parallel), attempts
+ * NOTHING while the claim says the breaker is open or the endpoint disabled, sleeps durably for the
+ * wait the claim gives (minutes here, in no real time), and ends when its endpoint is deleted.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { AttemptArgs, createWebhookActivities } from '../../activities/webhook-activities';
-
-import { DEFAULT_DELIVERY_SCHEDULE, webhookDeliveryWorkflow } from '../../workflows/webhook-delivery';
+import type { ClaimResult } from '../../db/webhook-deliveries-repo';
+import type { createWebhookActivities } from '../../activities/webhook-activities';
+import { webhookEndpointWorkflow } from '../../workflows/webhook-delivery';
 import { createTimeSkippingEnv, runTestWorker, teardownTimeSkippingEnv } from '../support/temporal-test-env';
 
 type Acts = ReturnType<typeof createWebhookActivities>;
 jest.setTimeout(60_000);
 
-const HOUR = 60 * 60 * 1000;
+const MINUTE = 60 * 1000;
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
@@ -23,51 +23,54 @@ afterAll(async () => {
   await teardownTimeSkippingEnv(env);
 });
 
-async function run(succeedAtAttempt: number | undefined) {
-  const attempts: AttemptArgs[] = [];
+test('attempts what the claim admits, waits out an open breaker and a disabled endpoint, ends on delete', async () => {
+  const claims: ClaimResult[] = [
+    { state: 'due', deliveryIds: ['dlv_a', 'dlv_b'], waitMs: 0 },
+    { state: 'open', deliveryIds: [], waitMs: 5 * MINUTE },
+    { state: 'disabled', deliveryIds: [], waitMs: 10 * MINUTE },
+    { state: 'due', deliveryIds: ['dlv_c'], waitMs: 0 },
+    { state: 'deleted' },
+  ];
+  const attempts: Array<{ id: string; at: number }> = [];
+  let release = () => undefined as void;
+  const bothIn = new Promise<void>((r) => (release = r));
+  let inFlight = 0;
+  let maxInFlight = 0;
   const acts: Acts = {
-    dispatchWebhookEvents: () => Promise.resolve({ events: 0, deliveryIds: [] }),
-    attemptWebhookDelivery: (a) => {
-      attempts.push(a);
-      const ok = a.attempt === succeedAtAttempt;
-      return Promise.resolve({ ok, statusCode: ok ? 200 : 503 });
+    dispatchWebhookEvents: () => Promise.resolve({ events: 0, endpointIds: [] }),
+    pendingWebhookEndpoints: () => Promise.resolve([]),
+    claimWebhookDeliveries: () => {
+      const next = claims.shift();
+      if (!next) return Promise.reject(new Error('claimed after the endpoint was deleted'));
+      return Promise.resolve(next);
+    },
+    deliverWebhook: async (a) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      attempts.push({ id: a.deliveryId, at: Date.now() });
+      // The first of a batch waits (2 s at most) for its sibling: run in parallel, they meet.
+      if (a.deliveryId === 'dlv_a' || a.deliveryId === 'dlv_b') {
+        if (inFlight === 2) release();
+        else await Promise.race([bothIn, new Promise((r) => setTimeout(r, 2000))]);
+      }
+      inFlight--;
+      return { outcome: 'sent', ok: false, statusCode: 503, final: false };
     },
   };
-  const taskQueue = `webhook-delivery-${attempts.length}-${Math.random().toString(36).slice(2)}`;
-  const outcome = await runTestWorker(env, { taskQueue, activities: acts }, () =>
-    env.client.workflow.execute(webhookDeliveryWorkflow, {
-      workflowId: `webhook-delivery-dlv_test${Math.random().toString(36).slice(2)}`,
+  const taskQueue = `webhook-endpoint-${Math.random().toString(36).slice(2)}`;
+  const started = Date.now();
+  await runTestWorker(env, { taskQueue, activities: acts }, () =>
+    env.client.workflow.execute(webhookEndpointWorkflow, {
+      workflowId: `webhook-endpoint-we_test${Math.random().toString(36).slice(2)}`,
       taskQueue,
-      args: [{ deliveryId: 'dlv_0123456789abcdef01234567' }],
+      args: [{ endpointId: 'we_test' }],
     }),
   );
-  return { outcome, attempts };
-}
-
-test('a failing endpoint is retried with growing backoff for at least 24 hours, then given up', async () => {
-  const { outcome, attempts } = await run(undefined);
-  expect(outcome.status).toBe('failed');
-  expect(attempts.length).toBe(outcome.attempts);
-  expect(new Set(attempts.map((a) => a.deliveryId))).toEqual(new Set(['dlv_0123456789abcdef01234567']));
-  expect(attempts.map((a) => a.attempt)).toEqual(attempts.map((_, i) => i + 1));
-
-  const at = attempts.map((a) => Date.parse(a.at));
-  const gaps = at.slice(1).map((t, i) => t - at[i]!);
-  // Exponential from 30 s (doubling until the cap), never shrinking; 1 s slack for workflow-task time.
-  expect(gaps[0]).toBeGreaterThanOrEqual(DEFAULT_DELIVERY_SCHEDULE.initialBackoffMs);
-  expect(gaps[1]! - gaps[0]!).toBeGreaterThanOrEqual(DEFAULT_DELIVERY_SCHEDULE.initialBackoffMs - 1000);
-  for (let i = 1; i < gaps.length; i++) expect(gaps[i]!).toBeGreaterThanOrEqual(gaps[i - 1]! - 1000);
-  expect(Math.max(...gaps)).toBeLessThanOrEqual(DEFAULT_DELIVERY_SCHEDULE.maxBackoffMs + 1000);
-  // The contract: retries keep going for at least 24 hours after the first attempt.
-  expect(at[at.length - 1]! - at[0]!).toBeGreaterThanOrEqual(24 * HOUR);
-  // Every attempt but the last announces when the next one is due; the last says none follows.
-  expect(attempts[attempts.length - 1]!.nextAttemptAt).toBeNull();
-  for (const [i, a] of attempts.slice(0, -1).entries())
-    expect(Date.parse(a.nextAttemptAt!)).toBeLessThanOrEqual(at[i + 1]! + 1000);
-});
-
-test('a success stops the retries', async () => {
-  const { outcome, attempts } = await run(4);
-  expect(outcome).toEqual({ deliveryId: 'dlv_0123456789abcdef01234567', status: 'succeeded', attempts: 4 });
-  expect(attempts).toHaveLength(4);
+  expect(claims).toEqual([]);
+  expect(attempts.map((a) => a.id)).toEqual(['dlv_a', 'dlv_b', 'dlv_c']);
+  expect(maxInFlight).toBe(2);
+  // The open breaker (5 min) and the disabled endpoint (10 min) were waited out durably, on the
+  // server's clock, with no attempt in between.
+  const workflowClock = await env.currentTimeMs();
+  expect(workflowClock - started).toBeGreaterThanOrEqual(15 * MINUTE);
 });

@@ -52,7 +52,18 @@ function minorOrUndefined(amount: string | undefined, currency: string | undefin
   }
 }
 
-export async function parseBraintreeWebhook(parser: WebhookParser, rawBody: Buffer): Promise<ProviderEvent> {
+/**
+ * A notification's own (signed) timestamp must be within this many seconds of now, either way: the
+ * signature has no expiry of its own, so without it a captured notification replays forever.
+ * Same window as Stripe's.
+ */
+export const BRAINTREE_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+export async function parseBraintreeWebhook(
+  parser: WebhookParser,
+  rawBody: Buffer,
+  nowMs: number = Date.now(),
+): Promise<ProviderEvent> {
   const form = new URLSearchParams(rawBody.toString('utf8'));
   const signature = form.get('bt_signature');
   const payload = form.get('bt_payload');
@@ -70,10 +81,19 @@ export async function parseBraintreeWebhook(parser: WebhookParser, rawBody: Buff
   if (!n || typeof n.kind !== 'string')
     throw ProviderError.invalid('braintree', 'Braintree webhook without a kind', 400);
 
+  const occurred = n.timestamp ? new Date(n.timestamp) : new Date(NaN);
+  if (Number.isNaN(occurred.getTime()))
+    throw ProviderError.invalid('braintree', 'Braintree webhook without a valid timestamp', 400);
+  if (Math.abs(nowMs - occurred.getTime()) > BRAINTREE_WEBHOOK_TOLERANCE_SECONDS * 1000) {
+    throw ProviderError.invalid(
+      'braintree',
+      `Braintree webhook timestamp outside the ${BRAINTREE_WEBHOOK_TOLERANCE_SECONDS} s tolerance`,
+      400,
+    );
+  }
+  const occurredAt = occurred.toISOString();
   const t = n.transaction;
   const d = n.dispute;
-  const occurred = n.timestamp ? new Date(n.timestamp) : new Date(NaN);
-  const occurredAt = Number.isNaN(occurred.getTime()) ? new Date().toISOString() : occurred.toISOString();
   const subjectId = t?.id ?? d?.id;
   const eventId = subjectId
     ? `${n.kind}:${subjectId}:${occurredAt}`

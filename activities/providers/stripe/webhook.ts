@@ -23,12 +23,18 @@ function headerValue(headers: Record<string, string | undefined>, name: string):
   return undefined;
 }
 
+/**
+ * The timestamp the SDK's verifier will check the signature against: it splits the header exactly
+ * like this and keeps the LAST `t=`. Reading any other one would let a decoy `t=` pass our future
+ * check while the signed, pre-dated one is what the SDK verifies. Non-numeric: malformed.
+ */
 function timestampOf(header: string): number | undefined {
+  let t: string | undefined;
   for (const part of header.split(',')) {
-    const [k, v] = part.split('=', 2);
-    if (k?.trim() === 't' && v !== undefined && /^\d{1,12}$/.test(v.trim())) return Number(v.trim());
+    const kv = part.split('=');
+    if (kv[0] === 't') t = kv[1];
   }
-  return undefined;
+  return t !== undefined && /^\d{1,12}$/.test(t) ? Number(t) : undefined;
 }
 
 export function verifyStripeEvent(

@@ -124,6 +124,7 @@ describe('provider configuration', () => {
     DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',
     SETTLE_LOCAL_MASTER_KEY: randomBytes(32).toString('base64'),
     SETTLE_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
+    SETTLE_SECRET_ROOT_KEY: randomBytes(32).toString('base64'),
     SETTLE_JWT_PRIVATE_KEY: generateKeyPairSync('ed25519')
       .privateKey.export({ format: 'pem', type: 'pkcs8' })
       .toString(),
