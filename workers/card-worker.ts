@@ -26,7 +26,7 @@ import type { Vault } from '../security/vault';
 import { loadCardWorkerConfig } from './config';
 import { buildProviders } from './providers';
 import { signalReady } from '../scripts/ready';
-import { installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
+import { firstThenBuild, installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
 import { connectWorker, dataConverter } from './temporal-connection';
 
 export async function createCardWorker(opts: {
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       routing: { pool },
     });
   // The first worker is built before readiness is signalled; a failed one is replaced (workers/run.ts).
-  let first: Awaited<ReturnType<typeof build>> | undefined = await build();
+  const first = await build();
   log.info(
     { taskQueue: cfg.SETTLE_CARD_TASK_QUEUE, providers: cfg.SETTLE_PROVIDERS },
     'card-data worker started',
@@ -96,11 +96,7 @@ async function main(): Promise<void> {
     onError: (err) => log.error({ err }, 'CVC sweep failed'),
   });
   await runUntilSignal(
-    async () => {
-      const w = first ?? (await build());
-      first = undefined;
-      return w;
-    },
+    firstThenBuild(first, build),
     async () => {
       await cvcSweeper.stop();
       await connection.close();

@@ -18,7 +18,7 @@ import { configurePayloadEncryption, loadKeyConfig } from '../security/vault-fac
 import { loadWorkerConfig } from './config';
 import { connectWorker, dataConverter } from './temporal-connection';
 import { signalReady } from '../scripts/ready';
-import { installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
+import { firstThenBuild, installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
 
 export async function createPaymentWorker(opts: {
   connection: NativeConnection;
@@ -59,22 +59,29 @@ async function main(): Promise<void> {
     pool,
   );
   const connection = await connectWorker(cfg.TEMPORAL_ADDRESS);
-  const worker = await createPaymentWorker({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue: cfg.SETTLE_TASK_QUEUE,
-    pool,
-  });
+  const build = () =>
+    createPaymentWorker({
+      connection,
+      namespace: cfg.TEMPORAL_NAMESPACE,
+      taskQueue: cfg.SETTLE_TASK_QUEUE,
+      pool,
+    });
+  // The first worker is built before readiness is signalled; a failed one is replaced (workers/run.ts).
+  const first = await build();
   log.info({ taskQueue: cfg.SETTLE_TASK_QUEUE }, 'payment worker started');
   signalReady('payment-worker');
   await runUntilSignal(
-    worker,
+    firstThenBuild(first, build),
     async () => {
       await connection.close();
       await pool.end();
       log.info('payment worker stopped');
     },
-    { audit: createAuditLog(pool), name: 'payment-worker' },
+    {
+      audit: createAuditLog(pool),
+      name: 'payment-worker',
+      onError: (err, what) => log.error({ err }, what),
+    },
   );
 }
 

@@ -24,13 +24,30 @@ export interface LifecycleAudit {
   }): Promise<unknown>;
 }
 
+/** A worker that ran this long before failing was healthy: the next replacement waits 1 s again. */
+const HEALTHY_AFTER_MS = 60_000;
+
+/**
+ * The factory for runUntilSignal: hands out `first` (built before readiness was signalled, so a bad
+ * configuration still fails the start), then a new worker from `build` for every replacement.
+ */
+export function firstThenBuild(first: Worker, build: () => Promise<Worker>): () => Promise<Worker> {
+  let pending: Worker | undefined = first;
+  return async () => {
+    const w = pending ?? (await build());
+    pending = undefined;
+    return w;
+  };
+}
+
 /**
  * Runs a worker until SIGINT/SIGTERM (the SDK installs the signal handlers and drains), then cleans
- * up. Given a factory, a worker that FAILS (as opposed to one asked to stop) is logged and replaced
- * after a backoff (1 s, 2 s, ... 30 s), so a transient fault does not take the process down.
+ * up. A worker that FAILS (as opposed to one asked to stop), e.g. when PostgreSQL or Temporal is
+ * briefly away, is logged and replaced from `worker` after a backoff (1 s, 2 s, ... 30 s, back to 1 s
+ * after a healthy minute), so a transient fault never takes the process down.
  */
 export async function runUntilSignal(
-  worker: Worker | (() => Promise<Worker>),
+  worker: () => Promise<Worker>,
   cleanup: () => Promise<void>,
   lifecycle?: { audit: LifecycleAudit; name: string; onError?: (err: unknown, what: string) => void },
 ): Promise<void> {
@@ -50,26 +67,42 @@ export async function runUntilSignal(
     onError: report('audit process.start'),
     cancelled: () => stopping,
   });
+  // A signal during a backoff ends the wait at once: nothing is running that would need draining.
+  let wake: () => void = () => undefined;
   const stop = () => {
     stopping = true;
+    wake();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    for (let failures = 0; ;) {
+    for (let failures = 0; !stopping;) {
+      const startedAt = Date.now();
       try {
-        const w = typeof worker === 'function' ? await worker() : worker;
-        await w.run();
+        const w = await worker();
+        // Asked to stop while it was being built: the SDK's signal handling never saw this one, so it
+        // is started and stopped at once (which also releases its hold on the connection).
+        if (stopping) await w.runUntil(Promise.resolve());
+        else await w.run();
         return;
       } catch (err) {
-        if (typeof worker !== 'function' || stopping) throw err;
-        failures++;
+        if (stopping) throw err;
+        failures = Date.now() - startedAt > HEALTHY_AFTER_MS ? 1 : failures + 1;
         report('worker failed; replacing it')(err);
-        await new Promise((r) => setTimeout(r, backoffMs(failures)));
+        await new Promise<void>((r) => {
+          if (stopping) return r();
+          const t = setTimeout(r, backoffMs(failures));
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
       }
     }
   } finally {
     stopping = true;
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     void started; // cancelled above: a start event still retrying must not hold the stop up
     // Before cleanup: the pool the audit log writes through is closed by it.
     await retryWithBackoff(event('process.stop'), { attempts: 3, onError: report('audit process.stop') });

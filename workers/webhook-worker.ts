@@ -16,7 +16,7 @@ import { urlPolicyFromConfig } from '../security/url-guard';
 import { configurePayloadEncryption, loadKeyConfig } from '../security/vault-factory';
 import { signalReady } from '../scripts/ready';
 import { loadWebhookWorkerConfig } from './config';
-import { installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
+import { firstThenBuild, installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
 import { connectWorker, dataConverter } from './temporal-connection';
 
 /**
@@ -59,24 +59,31 @@ async function main(): Promise<void> {
     pool,
   );
   const connection = await connectWorker(cfg.TEMPORAL_ADDRESS);
-  const worker = await createWebhookWorker({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue: cfg.SETTLE_WEBHOOK_TASK_QUEUE,
-    pool,
-    webhookKey: cfg.SETTLE_WEBHOOK_KEY ? Buffer.from(cfg.SETTLE_WEBHOOK_KEY, 'base64') : undefined,
-    urlPolicy: urlPolicyFromConfig(cfg),
-  });
+  const build = () =>
+    createWebhookWorker({
+      connection,
+      namespace: cfg.TEMPORAL_NAMESPACE,
+      taskQueue: cfg.SETTLE_WEBHOOK_TASK_QUEUE,
+      pool,
+      webhookKey: cfg.SETTLE_WEBHOOK_KEY ? Buffer.from(cfg.SETTLE_WEBHOOK_KEY, 'base64') : undefined,
+      urlPolicy: urlPolicyFromConfig(cfg),
+    });
+  // The first worker is built before readiness is signalled; a failed one is replaced (workers/run.ts).
+  const first = await build();
   log.info({ taskQueue: cfg.SETTLE_WEBHOOK_TASK_QUEUE }, 'webhook worker started');
   signalReady('webhook-worker');
   await runUntilSignal(
-    worker,
+    firstThenBuild(first, build),
     async () => {
       await connection.close();
       await pool.end();
       log.info('webhook worker stopped');
     },
-    { audit: createAuditLog(pool), name: 'webhook-worker' },
+    {
+      audit: createAuditLog(pool),
+      name: 'webhook-worker',
+      onError: (err, what) => log.error({ err }, what),
+    },
   );
 }
 

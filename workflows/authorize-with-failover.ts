@@ -41,7 +41,7 @@ type RoutingActs = ReturnType<typeof createRoutingActivities>;
 const FAILOVER_TYPES: ReadonlySet<string> = new Set([
   FAILURE_TYPES.ProviderUnavailable,
   FAILURE_TYPES.ProviderOutcomeUnknown,
-  'InternalError',
+  FAILURE_TYPES.InternalError,
 ]);
 
 /** Did the provider fail to give an answer (as opposed to giving one we do not like)? */

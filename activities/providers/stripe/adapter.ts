@@ -18,6 +18,7 @@
  * with messages built from status and code, never from Stripe's message text.
  */
 import Stripe from 'stripe';
+import { FAILURE_TYPES } from '../../../domain/errors';
 import {
   ProviderError,
   type AuthorizeRequest,
@@ -204,7 +205,7 @@ export function createStripeProvider(opts: StripeProviderOptions): PaymentProvid
       // A replay of a capture that already happened (e.g. after an unknown outcome) is refused as
       // "unexpected state" by an emulator without idempotency keys; if the PaymentIntent is already
       // captured, report what Stripe says was captured instead of failing the retry.
-      if (err instanceof ProviderError && err.failureType === 'ProviderInvalidRequest') {
+      if (err instanceof ProviderError && err.failureType === FAILURE_TYPES.ProviderInvalidRequest) {
         const pi = await retrieve(req.providerReference);
         if (pi?.status === 'succeeded') {
           const { captured } = capturedAmount(pi, await listRefunds(pi.id));
@@ -225,7 +226,7 @@ export function createStripeProvider(opts: StripeProviderOptions): PaymentProvid
       );
     } catch (err) {
       // Cancelling an already-cancelled PaymentIntent is the same end state: the void is done.
-      if (err instanceof ProviderError && err.failureType === 'ProviderInvalidRequest') {
+      if (err instanceof ProviderError && err.failureType === FAILURE_TYPES.ProviderInvalidRequest) {
         const pi = await retrieve(req.providerReference);
         if (pi?.status === 'canceled') return;
       }

@@ -1,0 +1,36 @@
+/**
+ * Every failure type is spelled once, in domain/errors.ts: code that raises, matches or lists one
+ * uses FAILURE_TYPES, so a renamed type cannot leave a silently dead string comparison behind.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { FAILURE_TYPES } from '../../domain/errors';
+
+const ROOT = path.join(__dirname, '../..');
+const DIRS = ['activities', 'api', 'cli', 'db', 'domain', 'security', 'workers', 'workflows', 'scripts'];
+const DEFINITION = path.join('domain', 'errors.ts');
+
+function* sources(dir: string): Generator<string> {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) yield* sources(p);
+    else if (e.name.endsWith('.ts')) yield p;
+  }
+}
+
+test('no source outside domain/errors.ts spells a failure type as a string literal', () => {
+  const literal = new RegExp(`(['"\`])(${Object.values(FAILURE_TYPES).join('|')})\\1`);
+  const loose: string[] = [];
+  for (const dir of DIRS) {
+    for (const file of sources(path.join(ROOT, dir))) {
+      const rel = path.relative(ROOT, file);
+      if (rel === DEFINITION) continue;
+      fs.readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (literal.test(line)) loose.push(`${rel}:${i + 1}: ${line.trim()}`);
+        });
+    }
+  }
+  expect(loose).toEqual([]);
+});
