@@ -32,6 +32,7 @@ const ERRORS: Record<number, string> = {
   404: 'not_found: no such resource for this caller',
   409: 'conflict (state does not allow it) or idempotency_key_in_use',
   413: 'invalid_request: body_too_large',
+  415: 'invalid_request: unsupported_encoding or unsupported_charset (bodies are UTF-8 JSON)',
   422: 'idempotency_key_reused, or a business rule (amount_exceeds_captured, verification_amounts_mismatch)',
   429: 'rate_limit',
   500: 'internal: an unexpected error (never a stack trace, SQL or card data)',
@@ -73,8 +74,8 @@ const pathId = (prefix: string, name = 'id'): Param => ({
 /** Errors any authenticated /v1 request can get (input gate, token, role, rate limit, dependencies). */
 const AUTHED = [400, 401, 403, 429, 500, 503];
 /** ...and any mutating POST (idempotency, body size, state and business rules). */
-const MUTATING = [...AUTHED, 409, 413, 422];
-const PUBLIC_POST = [400, 401, 413, 429, 500, 503];
+const MUTATING = [...AUTHED, 409, 413, 415, 422];
+const PUBLIC_POST = [400, 401, 413, 415, 429, 500, 503];
 
 const read = (summary: string, ok: unknown, parameters: Param[] = [], more: number[] = []): Op => ({
   summary,
@@ -132,7 +133,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'Settle API',
       version: '1.0.0',
       description:
-        'The contract is API.md. Implementer choices documented here: admin routes (clients, operators, signing keys), webhook-endpoint reads and delivery log, logout, JWKS. Free-text fields and metadata also reject anything that could be a card number (not expressible in JSON Schema).',
+        'The contract is API.md. Implementer choices documented here: admin routes (clients, operators, signing keys), webhook-endpoint reads and delivery log, logout, JWKS. Free-text fields, metadata and webhook URLs also reject anything that could be a card number (not expressible in JSON Schema): 13-19 digits passing Luhn across any separators, UUIDs included, so about 1 random UUID in 350 is refused; use letters-and-digits references.',
     },
     components: {
       securitySchemes: {

@@ -37,9 +37,14 @@ import { startWebhookDispatcher } from './webhook-dispatcher';
 
 /** HTTPS with TLS 1.2 as the floor (PCI DSS 4.2.1); older protocol versions fail the handshake. */
 export function createApiServer(app: Express, tls?: { cert: string | Buffer; key: string | Buffer }) {
+  // A missing Host is refused by the input gate (api/middleware/input-gate.ts) in the contract's
+  // shape; Node's own check would answer a bare 400 without a Request-Id.
   const server = tls
-    ? https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app)
-    : http.createServer(app);
+    ? https.createServer(
+        { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', requireHostHeader: false },
+        app,
+      )
+    : http.createServer({ requireHostHeader: false }, app);
   answerClientErrors(server);
   return server;
 }

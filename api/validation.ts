@@ -24,6 +24,14 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T
   });
 }
 
+/**
+ * For routes that take no body: nothing, or exactly `{}`. Anything else (an unknown field, an array,
+ * a scalar) is refused like an unknown field of any other body, never ignored.
+ */
+export function noBody(value: unknown): void {
+  parse(z.object({}).strict(), value);
+}
+
 /** A name the client chose can be echoed only when it is short, printable and holds no card number. */
 const ECHOABLE = /^[\x21-\x7e]{1,64}$/;
 
@@ -58,7 +66,11 @@ export const idString = (prefix?: string) =>
     )
     .refine((s) => !containsCardNumber(s), 'must not contain a card number');
 
-/** Free text that reaches Temporal history or search attributes must not carry card numbers. */
+/**
+ * Free text that reaches Temporal history or search attributes must not carry card numbers: the
+ * strict scan (any separators, no identifier exemptions), so a UUID whose digits form a Luhn-valid
+ * 13-19 digit run is refused too.
+ */
 const noCardData = (s: string) => !containsCardNumber(s);
 export const freeText = (max: number) =>
   z.string().max(max).refine(noCardData, 'must not contain a card number');

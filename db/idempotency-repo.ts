@@ -4,7 +4,8 @@
  *   same hash, done          -> 'replay' with the stored status and body
  *   same hash, in flight     -> 'in_flight' (unless its lease lapsed: the API died; then re-claim)
  *   other hash               -> 'mismatch'
- * Records older than the retention (24 h) are treated as absent and purged.
+ * Records older than the retention (24 h) are treated as absent and purged. `key` is what the caller
+ * stores for the client's Idempotency-Key: the API middleware passes an HMAC of it, never the key.
  */
 import { constantTimeEqual } from '../domain/constant-time';
 import type { Pool } from './pool';

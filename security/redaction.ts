@@ -1,11 +1,17 @@
 /**
  * Card numbers in free text, whatever their disguise. ONE normalizer (NFKC, every Unicode decimal
- * digit folded to ASCII) feeds ONE scan: digit groups joined by separators (whitespace of any length,
- * dots, slashes, underscores, dashes, other punctuation or symbols: at most 3 visible separator
- * characters between two groups) are candidates when whole groups add up to 13-19 digits and pass
- * Luhn. Letters and ':' (times of day) end a candidate. The log scrubber masks candidates to BIN +
- * last 4; validation and the history exporter ask whether any candidate exists, outside server-made
- * identifiers (UUIDs, hex digests). Luhn-invalid runs (order numbers, amounts) are left alone.
+ * digit folded to ASCII) feeds ONE scan, in one of two modes:
+ *
+ * - STRICT, for anything a client sent (API input, audit fields copied from a request): digit groups
+ *   joined by any run of non-letters (whitespace of any kind and length, any punctuation or symbol,
+ *   ':' included) are candidates when whole groups add up to 13-19 digits and pass Luhn. Only letters
+ *   end a candidate, and nothing is exempt: a UUID whose digits form such a run could be a card
+ *   number, so it is one (about 1 random UUID in 400 is refused: the contract's documented cost).
+ * - LENIENT, for text the system made (logs, Temporal history exports): at most 3 visible separator
+ *   characters between groups, ':' (times of day) ends a candidate, and the exporter additionally
+ *   exempts server-made identifiers (UUIDs, hex digests), so run ids and build ids are not flagged.
+ *
+ * Luhn-invalid runs (order numbers, amounts) are left alone in both modes.
  */
 import { luhnValid } from '../domain/card';
 
@@ -37,12 +43,17 @@ export function normalizeForCardScan(text: string): string {
     .replace(/\p{Nd}/gu, (ch) => (ch < '\x80' ? ch : String(digitValue(ch.codePointAt(0)!))));
 }
 
-/** Characters that may sit between the digit groups of one number: anything but letters, digits, ':'. */
-const JOINT = /^[^\p{L}\p{Nd}:]+$/u;
-const MAX_JOINT_MARKS = 3;
+export type CardScanMode = 'strict' | 'lenient';
 
-function joins(between: string): boolean {
-  return JOINT.test(between) && between.replace(/\s+/g, '').length <= MAX_JOINT_MARKS;
+/** Strict: anything but letters and digits may sit between the digit groups of one number. */
+const STRICT_JOINT = /^[^\p{L}\p{Nd}]+$/u;
+/** Lenient: anything but letters, digits and ':', with at most 3 visible characters. */
+const LENIENT_JOINT = /^[^\p{L}\p{Nd}:]+$/u;
+const MAX_LENIENT_MARKS = 3;
+
+function joins(between: string, mode: CardScanMode): boolean {
+  if (mode === 'strict') return STRICT_JOINT.test(between);
+  return LENIENT_JOINT.test(between) && between.replace(/\s+/g, '').length <= MAX_LENIENT_MARKS;
 }
 
 interface Candidate {
@@ -52,7 +63,7 @@ interface Candidate {
 }
 
 /** Card-number candidates in normalized text, leftmost first and not overlapping. */
-function scan(norm: string): Candidate[] {
+function scan(norm: string, mode: CardScanMode): Candidate[] {
   const out: Candidate[] = [];
   let chain: Array<{ start: number; end: number; digits: string }> = [];
   const flush = () => {
@@ -76,17 +87,20 @@ function scan(norm: string): Candidate[] {
   for (const m of norm.matchAll(/[0-9]+/g)) {
     const group = { start: m.index, end: m.index + m[0].length, digits: m[0] };
     const prev = chain[chain.length - 1];
-    if (prev && !joins(norm.slice(prev.end, group.start))) flush();
+    if (prev && !joins(norm.slice(prev.end, group.start), mode)) flush();
     chain.push(group);
   }
   flush();
   return out;
 }
 
-/** Masks every candidate (no identifier exemptions: a log line is better over-masked). */
-export function scrubCardNumbers(text: string): string {
+/**
+ * Masks every candidate to BIN + last 4, with no identifier exemptions in either mode. Lenient (the
+ * default) for log lines; strict for text a client sent that is kept anyway (the audit trail).
+ */
+export function scrubCardNumbers(text: string, mode: CardScanMode = 'lenient'): string {
   const norm = normalizeForCardScan(text);
-  const found = scan(norm);
+  const found = scan(norm, mode);
   if (found.length === 0) return text;
   let out = '';
   let at = 0;
@@ -100,6 +114,21 @@ export function scrubCardNumbers(text: string): string {
 /** Deep-scrub any JSON-like value (strings scrubbed; known secret keys replaced). */
 const SECRET_KEYS =
   /^(number|pan|cardNumber|cvc|cvv|cvv2|password|clientSecret|secret|accessToken|mfaToken|code|authorization|privateKey|amounts)$/i;
+
+/** Strict-scrubs every string and object key in a JSON-like value a client could have supplied. */
+export function scrubRequestValue(value: unknown, depth = 0): unknown {
+  if (depth > 8) return '[depth]';
+  if (typeof value === 'string') return scrubCardNumbers(value, 'strict');
+  if (Array.isArray(value)) return value.map((v) => scrubRequestValue(v, depth + 1));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[scrubCardNumbers(k, 'strict')] = scrubRequestValue(v, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}
 
 export function scrubValue(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[depth]';
@@ -146,9 +175,38 @@ function blankIds(norm: string): string {
   });
 }
 
-/** Whether free text holds something that could be a card number, in any disguise. */
+/**
+ * API input: whether text a client sent holds anything that could be a card number, in any
+ * disguise (strict mode, no exemptions).
+ */
 export function containsCardNumber(text: string): boolean {
-  return scan(blankIds(normalizeForCardScan(text))).length > 0;
+  return scan(normalizeForCardScan(text), 'strict').length > 0;
+}
+
+/**
+ * System-made text (history exports, replay corpus): lenient mode, with server-made identifiers
+ * (UUIDs, hex digests) exempt except for their leading and trailing digits.
+ */
+export function containsCardNumberLenient(text: string): boolean {
+  return scan(blankIds(normalizeForCardScan(text)), 'lenient').length > 0;
+}
+
+/**
+ * Whether a URL holds a card number anywhere (host, path, query, fragment), also once
+ * percent-decoded: every run of %XX escapes is decoded as UTF-8, repeatedly (double encoding), and
+ * the result goes through the strict scan (which applies NFKC).
+ */
+export function urlContainsCardNumber(url: string): boolean {
+  let text = url;
+  for (let round = 0; round < 8; round++) {
+    if (containsCardNumber(text)) return true;
+    const next = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) =>
+      Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'),
+    );
+    if (next === text) return false;
+    text = next;
+  }
+  return true;
 }
 
 /**
@@ -158,9 +216,9 @@ export function containsCardNumber(text: string): boolean {
  */
 export function findCardNumber(value: unknown, at = '$'): string | undefined {
   if (typeof value === 'string') {
-    if (containsCardNumber(value)) return at;
+    if (containsCardNumberLenient(value)) return at;
     if (value.length >= 16 && BASE64.test(value)) {
-      if (containsCardNumber(Buffer.from(value, 'base64').toString('utf8'))) return `${at} (base64)`;
+      if (containsCardNumberLenient(Buffer.from(value, 'base64').toString('utf8'))) return `${at} (base64)`;
     }
     return undefined;
   }
@@ -174,7 +232,7 @@ export function findCardNumber(value: unknown, at = '$'): string | undefined {
   if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       // The path names the object, never the key that holds the number.
-      if (containsCardNumber(k)) return `${at} (key)`;
+      if (containsCardNumberLenient(k)) return `${at} (key)`;
       const hit = findCardNumber(v, `${at}.${k}`);
       if (hit) return hit;
     }

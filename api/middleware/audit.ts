@@ -9,7 +9,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AuditLog } from '../../db/audit-repo';
 import type { AuditEventInput } from '../../security/audit';
 import type { Logger } from '../../security/logger';
-import { scrubCardNumbers } from '../../security/redaction';
+import { scrubCardNumbers, scrubRequestValue } from '../../security/redaction';
 import { stringProblem } from './input-gate';
 
 export interface AuditOverride {
@@ -58,18 +58,21 @@ function pathForAudit(originalUrl: string): string {
   } catch {
     // Undecodable: the raw (ASCII) form is stored.
   }
-  return scrubCardNumbers(text);
+  return scrubCardNumbers(text, 'strict');
 }
 
-/** The 10.2.2 fields of one HTTP request, after the response is known. */
+/**
+ * The 10.2.2 fields of one HTTP request, after the response is known. Routes copy client-sent text
+ * (a client id, the username of a failed login) into the actor, resource and details: all of it is
+ * masked with the strict scan, the one API input is refused by.
+ */
 export function httpAuditEvent(req: Request, res: Response): AuditEventInput {
   const path = pathForAudit(req.originalUrl);
   const o = (res.locals.audit ?? {}) as AuditOverride;
   return {
-    // Routes may copy client-sent text (a client id) into these: masked like everything else.
-    actor: scrubCardNumbers(o.actor ?? req.auth?.sub ?? 'anonymous'),
-    action: scrubCardNumbers(o.action ?? actionOf(req.method, path)),
-    resource: scrubCardNumbers(o.resource ?? path),
+    actor: scrubCardNumbers(o.actor ?? req.auth?.sub ?? 'anonymous', 'strict'),
+    action: scrubCardNumbers(o.action ?? actionOf(req.method, path), 'strict'),
+    resource: scrubCardNumbers(o.resource ?? path, 'strict'),
     outcome: res.statusCode < 400 ? 'success' : 'failure',
     sourceIp: req.ip ?? null,
     details: {
@@ -77,7 +80,7 @@ export function httpAuditEvent(req: Request, res: Response): AuditEventInput {
       requestId: req.requestId,
       ...(req.auth ? { role: req.auth.role } : {}),
       ...(req.auth?.sid ? { sessionId: req.auth.sid } : {}),
-      ...o.details,
+      ...(o.details && (scrubRequestValue(o.details) as Record<string, unknown>)),
     },
   };
 }

@@ -66,13 +66,8 @@ export function errorHandler(log: Logger) {
         'invalid_encoding',
         'The request URL is not valid percent-encoded UTF-8',
       );
-    } else if (isBodyParserError(err)) {
-      e =
-        err.type === 'entity.too.large'
-          ? new AppError('invalid_request', 'body_too_large', 'The request body is too large', {
-              status: 413,
-            })
-          : new AppError('invalid_request', 'invalid_json', 'The request body is not valid JSON');
+    } else if (isClientHttpError(err)) {
+      e = bodyParserError(err);
     } else if (isDependencyUnavailable(err)) {
       // PostgreSQL or Temporal is down: clients should retry, this is not a bug of the request.
       e = serviceUnavailable();
@@ -90,12 +85,36 @@ export function errorHandler(log: Logger) {
   };
 }
 
-function isBodyParserError(err: unknown): err is { type: string; status: number } {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    'type' in err &&
-    typeof err.type === 'string' &&
-    'status' in err
-  );
+/**
+ * An http-errors error the parser marked as the client's fault (`expose` and a 4xx status). body-parser
+ * sets `type` on most, but not on every one: a zlib failure on a body that is not really gzip, br
+ * or deflate has only `status` and `expose`. Any of them is the request's problem, never a 500.
+ */
+function isClientHttpError(err: unknown): err is { status: number; expose: true; type?: unknown } {
+  if (typeof err !== 'object' || err === null) return false;
+  const { status, expose } = err as { status?: unknown; expose?: unknown };
+  return expose === true && typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/** body-parser `type` -> [status, code, message]; none of the messages echo client input. */
+const BODY_ERRORS: Readonly<Record<string, [number, string, string]>> = {
+  'entity.too.large': [413, 'body_too_large', 'The request body is too large'],
+  'encoding.unsupported': [415, 'unsupported_encoding', 'The Content-Encoding is not supported'],
+  'charset.unsupported': [415, 'unsupported_charset', 'The request body must be UTF-8'],
+  'entity.parse.failed': [400, 'invalid_json', 'The request body is not valid JSON'],
+};
+
+function bodyParserError(err: { status: number; type?: unknown }): AppError {
+  const known = typeof err.type === 'string' ? BODY_ERRORS[err.type] : undefined;
+  if (known) return new AppError('invalid_request', known[1], known[2], { status: known[0] });
+  // No type: the body could not be decoded as its Content-Encoding says (e.g. plain JSON sent as gzip).
+  if (err.type === undefined && err.status === 400)
+    return new AppError(
+      'invalid_request',
+      'invalid_body_encoding',
+      'The request body does not match its Content-Encoding',
+    );
+  return new AppError('invalid_request', 'invalid_body', 'The request body could not be read', {
+    status: err.status,
+  });
 }

@@ -51,9 +51,15 @@ const SEALED = 'sealed:v1:';
 const subKey = (secret: Buffer, label: string) =>
   Buffer.from(hkdfSync('sha256', secret, 'settle', label, 32));
 
-/** `secret`: a 32-byte server key; the request-hash and response-sealing keys are derived from it. */
+/**
+ * `secret`: a 32-byte server key; the request-hash, key-MAC and response-sealing keys are derived
+ * from it. Only an HMAC of the Idempotency-Key is stored: clients choose keys freely (one can hold a
+ * card number), and an exact-match lookup needs nothing more than a keyed digest.
+ */
 export function idempotency(repo: IdempotencyRepo, secret: Buffer) {
   const hashKey = subKey(secret, 'settle:idempotency-request-hash:v1');
+  const keyMacKey = subKey(secret, 'settle:idempotency-key-mac:v1');
+  const storedKey = (key: string) => createHmac('sha256', keyMacKey).update(key, 'utf8').digest('hex');
   const opts = { sealKey: subKey(secret, 'settle:idempotency-responses:v1') };
   const aad = (clientId: string, key: string) => `settle:idempotency:${clientId}:${key}`;
   const toStore = (clientId: string, key: string, text: string) =>
@@ -86,7 +92,8 @@ export function idempotency(repo: IdempotencyRepo, secret: Buffer) {
     const clientId = req.auth?.sub;
     if (!clientId) throw new AppError('authentication', 'unauthenticated', 'Authentication required');
 
-    const begun = await repo.begin(clientId, key, requestHash(hashKey, req));
+    const keyMac = storedKey(key);
+    const begun = await repo.begin(clientId, keyMac, requestHash(hashKey, req));
     if (begun.kind === 'mismatch') {
       throw new AppError(
         'idempotency',
@@ -108,7 +115,7 @@ export function idempotency(repo: IdempotencyRepo, secret: Buffer) {
         .status(begun.status)
         .set('Idempotent-Replayed', 'true')
         .type('application/json')
-        .end(fromStore(clientId, key, begun.body));
+        .end(fromStore(clientId, keyMac, begun.body));
       return;
     }
 
@@ -130,9 +137,9 @@ export function idempotency(repo: IdempotencyRepo, secret: Buffer) {
       const keep =
         res.statusCode < 500 || (res.statusCode === 503 && errorTypeOf(text) === 'provider_unavailable');
       const done = keep
-        ? repo.complete(clientId, key, res.statusCode, toStore(clientId, key, text))
-        : repo.release(clientId, key).catch(() => {
-            void retryWithBackoff(() => repo.release(clientId, key), { attempts: 8 });
+        ? repo.complete(clientId, keyMac, res.statusCode, toStore(clientId, keyMac, text))
+        : repo.release(clientId, keyMac).catch(() => {
+            void retryWithBackoff(() => repo.release(clientId, keyMac), { attempts: 8 });
           });
       done.then(
         () => send(body),

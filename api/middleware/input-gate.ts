@@ -77,7 +77,24 @@ function checkQuery(url: string): void {
   }
 }
 
+/**
+ * Read headers that must come at most once: Node joins repeated unknown headers (`a, b`) and keeps
+ * only the first of some known ones, so a second copy would be silently merged or ignored.
+ */
+const SINGLE_HEADERS = new Set(['authorization', 'idempotency-key', 'content-type', 'stripe-signature']);
+
 function checkHeaders(req: Request): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] ?? '').toLowerCase();
+    if (!SINGLE_HEADERS.has(name)) continue;
+    if (seen.has(name)) throw refuse(`header.${name}`, 'must be sent at most once', 'duplicate_header');
+    seen.add(name);
+  }
+  // The server accepts a missing Host (requireHostHeader: false) so that this answer has the
+  // contract's shape instead of Node's bare 400; HTTP/1.1 still requires it (RFC 9112 3.2).
+  if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined)
+    throw refuse('header.host', 'is required in HTTP/1.1', 'missing_header');
   for (const name of READ_HEADERS) {
     const v = req.headers[name];
     for (const value of Array.isArray(v) ? v : v === undefined ? [] : [v]) {

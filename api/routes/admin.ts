@@ -5,6 +5,7 @@
  */
 import type { Router } from 'express';
 import { createRouter } from '../router';
+import { noBody } from '../validation';
 import type { ClientRow, ClientsRepo } from '../../db/clients-repo';
 import type { OperatorRow, OperatorsRepo } from '../../db/operators-repo';
 import { notFound } from '../../domain/errors';
@@ -39,6 +40,7 @@ export function clientAdminRoutes(deps: { clients: ClientsRepo; clock: Clock }):
     res.json(publicClient(c));
   });
   r.post('/:id/disable', async (req, res) => {
+    noBody(req.body);
     const id = String(req.params.id);
     await deps.clients.disable(id, deps.clock.now());
     const c = await deps.clients.findById(id);
@@ -63,16 +65,19 @@ export function operatorAdminRoutes(deps: { operators: OperatorsRepo; clock: Clo
     res.json(publicOperator(await load(String(req.params.id)), deps.clock.now()));
   });
   r.post('/:id/unlock', async (req, res) => {
+    noBody(req.body);
     const o = await load(String(req.params.id));
     await deps.operators.unlock(o.id);
     res.json(publicOperator(await load(o.id), deps.clock.now()));
   });
   r.post('/:id/revoke-sessions', async (req, res) => {
+    noBody(req.body);
     const o = await load(String(req.params.id));
     const revoked = await deps.operators.revokeAllSessions(o.id, deps.clock.now());
     res.json({ id: o.id, revokedSessions: revoked });
   });
   r.post('/:id/disable', async (req, res) => {
+    noBody(req.body);
     const o = await load(String(req.params.id));
     const now = deps.clock.now();
     await deps.operators.disable(o.id, now);
@@ -89,7 +94,8 @@ export function signingKeyRoutes(deps: { tokens: TokenService }): Router {
   });
   // In-process rotation: the new key lives in this process's memory. Durable rotation across
   // restarts and replicas goes through SETTLE_JWT_PRIVATE_KEY + SETTLE_JWT_PREVIOUS_PUBLIC_KEYS.
-  r.post('/rotate', (_req, res) => {
+  r.post('/rotate', (req, res) => {
+    noBody(req.body);
     res.json(deps.tokens.rotate());
   });
   return r;

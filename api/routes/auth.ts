@@ -20,7 +20,7 @@ import { dummyVerify, verifySecret } from '../../security/passwords';
 import type { TokenService } from '../../security/tokens';
 import { openTotpSecret, verifyTotp } from '../../security/totp';
 import type { AuditOverride } from '../middleware/audit';
-import { freeText, idString, parse } from '../validation';
+import { freeText, idString, noBody, parse } from '../validation';
 
 export const TokenBody = z
   .object({ clientId: idString('cli'), clientSecret: z.string().min(1).max(200) })
@@ -146,6 +146,7 @@ export function authRoutes(deps: {
 export function logoutRoute(deps: { operatorAuth?: OperatorAuthDeps | undefined }): Router {
   const r = createRouter();
   r.post('/logout', async (req, res) => {
+    noBody(req.body);
     note(res, {
       action: 'auth.logout',
       resource: req.auth?.sid ? `session:${req.auth.sid}` : `client:${req.auth?.sub}`,

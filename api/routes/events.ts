@@ -6,12 +6,14 @@
  */
 import type { Router } from 'express';
 import { createRouter } from '../router';
+import { noBody } from '../validation';
 import type { WebhooksRepo } from '../../db/webhooks-repo';
 import { notFound } from '../../domain/errors';
 
 export function eventRoutes(deps: { webhooks: WebhooksRepo }): Router {
   const r = createRouter();
   r.post('/:id/redeliver', async (req, res) => {
+    noBody(req.body);
     const id = String(req.params.id);
     const redelivery = await deps.webhooks.requestRedelivery(id, req.auth!.sub);
     if (!redelivery) throw notFound('event');

@@ -4,7 +4,7 @@ import { createRouter } from '../router';
 import { z } from 'zod';
 import { PAYMENT_STATUSES } from '../../domain/payment-state';
 import type { PaymentsService } from '../payments-service';
-import { amount, currency, freeText, idString, listQuery, metadata, parse } from '../validation';
+import { amount, currency, freeText, idString, listQuery, metadata, noBody, parse } from '../validation';
 
 export const CreatePaymentBody = z
   .object({
@@ -46,7 +46,7 @@ export function paymentRoutes(deps: { payments: PaymentsService }): Router {
       .json(await deps.payments.capture(caller(req), String(req.params.id), req.idempotencyKey!, body));
   });
   r.post('/:id/void', async (req, res) => {
-    parse(z.object({}).strict(), req.body);
+    noBody(req.body);
     res.status(200).json(await deps.payments.void(caller(req), String(req.params.id), req.idempotencyKey!));
   });
   r.post('/:id/refunds', async (req, res) => {

@@ -4,7 +4,7 @@ import { createRouter } from '../router';
 import { z } from 'zod';
 import { notFound } from '../../domain/errors';
 import type { Vault } from '../../security/vault';
-import { freeText, parse } from '../validation';
+import { freeText, noBody, parse } from '../validation';
 
 export const TokenizeBody = z
   .object({
@@ -32,6 +32,7 @@ export function vaultRoutes(deps: { vault: Vault; legalEntity: string }): Router
     res.json(pub);
   });
   r.delete('/cards/:token', async (req, res) => {
+    noBody(req.body);
     const ok = await deps.vault.shred(String(req.params.token), req.auth!.sub);
     if (!ok) throw notFound('card');
     res.status(204).end();

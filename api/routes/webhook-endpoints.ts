@@ -16,8 +16,9 @@ import { sealEndpointSecret } from '../../activities/webhook-activities';
 import type { WebhookEndpointRow, WebhooksRepo } from '../../db/webhooks-repo';
 import { AppError, invalidRequest, notFound } from '../../domain/errors';
 import { newId } from '../../domain/ids';
+import { urlContainsCardNumber } from '../../security/redaction';
 import { STRICT_URL_POLICY, checkTargetUrl, type UrlPolicy } from '../../security/url-guard';
-import { listQuery, parse } from '../validation';
+import { listQuery, noBody, parse } from '../validation';
 
 const eventPattern = z
   .string()
@@ -29,7 +30,9 @@ export const CreateEndpointBody = z
       .string()
       .max(2048)
       .url()
-      .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL'),
+      .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
+      // Anywhere in it (host, path, query, fragment), percent-encoded or not: API.md free-text rule.
+      .refine((u) => !urlContainsCardNumber(u), 'must not contain a card number'),
     events: z.array(eventPattern).min(1).max(50),
   })
   .strict();
@@ -108,6 +111,7 @@ export function webhookEndpointRoutes(deps: {
   });
 
   r.delete('/:id', async (req, res) => {
+    noBody(req.body);
     if (!(await deps.webhooks.deleteEndpoint(String(req.params.id), req.auth!.sub))) {
       throw notFound('webhook endpoint');
     }

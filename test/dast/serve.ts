@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { createApiServer } from '../../api/server';
 import globalSetup from '../support/global-setup';
 import { startStack, type Stack } from '../support/stack';
 
@@ -108,9 +109,10 @@ async function main(): Promise<void> {
   await globalSetup();
   const teardown = (globalThis as Record<string, unknown>).__settleTeardown as () => Promise<void>;
   const stack = await startStack({ authWaitMs: 10_000 });
-  const server: Server = await new Promise((resolve) => {
-    const s = stack.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  // The server production creates (its client-error and expectation handlers, Host refused in the
+  // contract's shape), so the fuzzer also reaches what Node's parser answers before Express.
+  const server: Server = createApiServer(stack.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   let stopping: Promise<void> | undefined;

@@ -30,11 +30,12 @@ test('a second request with the key while the first is in flight is 409; afterwa
   const first = api.post('/v1/payments', body, key).then((r) => r);
   await waitFor(
     async () =>
+      // Only an HMAC of the key is stored: the client's one in-flight claim is this request's.
       (
-        await stack.pool.query(`SELECT state FROM idempotency_keys WHERE client_id = $1 AND key = $2`, [
-          clientId,
-          key,
-        ])
+        await stack.pool.query(
+          `SELECT state FROM idempotency_keys WHERE client_id = $1 AND state = 'in_flight'`,
+          [clientId],
+        )
       ).rows[0]?.state as string | undefined,
     (s) => s === 'in_flight',
     10_000,

@@ -4,10 +4,13 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../security/logger';
 import {
   containsCardNumber,
+  containsCardNumberLenient,
   findCardNumber,
   luhnValid,
   scrubCardNumbers,
+  scrubRequestValue,
   scrubValue,
+  urlContainsCardNumber,
 } from '../../security/redaction';
 
 const VISA = '4242424242424242';
@@ -89,10 +92,11 @@ describe('findCardNumber (history export, replay corpus)', () => {
     const uuid = `abcdef${run(last)}abcdef0000`;
     expect(scrubCardNumbers(uuid)).not.toBe(uuid); // the plain scrubber would flag it
     expect(findCardNumber({ runId: uuid, requestId: uuid, workflowId: `bank-${uuid}` })).toBeUndefined();
-    // The API's free-text rule (merchantReference `ord-<uuid>`) uses the same test.
-    expect(containsCardNumber(`ord-${uuid}`)).toBe(false);
-    expect(containsCardNumber(`ord-${uuid} ${VISA}`)).toBe(true);
-    expect(containsCardNumber(VISA.replace(/(\d{4})(?=\d)/g, '$1-'))).toBe(true);
+    expect(containsCardNumberLenient(`ord-${uuid}`)).toBe(false);
+    expect(containsCardNumberLenient(`ord-${uuid} ${VISA}`)).toBe(true);
+    expect(containsCardNumberLenient(VISA.replace(/(\d{4})(?=\d)/g, '$1-'))).toBe(true);
+    // Client-sent text has no exemption: such a UUID "could be a card number" (API.md Conventions).
+    expect(containsCardNumber(`ord-${uuid}`)).toBe(true);
   });
 
   test('a worker build id (hex digest) whose digits pass Luhn is not card data; a PAN beside it is', () => {
@@ -158,16 +162,96 @@ describe('one normalizer, one scan: card numbers in disguise', () => {
    * groups alone never reach 13 digits). Hex digests: only a 13-19 digit run at an end that passes
    * Luhn is flagged, ~0.05% (vs ~0.23% before, when digits across UUID hyphens counted).
    */
-  test('false-positive rate on random UUIDs and sha256 hex digests', () => {
+  test('false-positive rate on random UUIDs and sha256 hex digests (lenient mode)', () => {
     const N = 100_000;
     let uuids = 0;
     let digests = 0;
     for (let i = 0; i < N; i++) {
-      if (containsCardNumber(randomUUID())) uuids++;
-      if (containsCardNumber(randomBytes(32).toString('hex'))) digests++;
+      if (containsCardNumberLenient(randomUUID())) uuids++;
+      if (containsCardNumberLenient(randomBytes(32).toString('hex'))) digests++;
     }
     process.stdout.write(`false positives per ${N}: uuid ${uuids}, sha256 hex ${digests}\n`);
     expect(uuids).toBe(0);
     expect(digests / N).toBeLessThan(1 / 1000);
+  });
+});
+
+describe('strict mode (API input): the disguises the lenient mode lets through', () => {
+  const STRICT_ONLY: Array<[string, string]> = [
+    ['PAN between hex on both sides', `aaaaaaaa${VISA}aaaaaaaa`],
+    ['PAN between longer hex', `cafebabe${VISA}cafebabecafe`],
+    ['UUID-shaped', `deadbeef-4242-4242-4242-4242deadbeef`],
+    ['four separators between groups', '4242----4242----4242----4242'],
+    ['a long run of mixed separators', '4242 -.-/ 4242 ~~~~~ 4242 ()() 4242'],
+    ['colons', '4242:4242:4242:4242'],
+    ['full-width colons', '\uff14\uff12\uff14\uff12\uff1a4242\uff1a4242\uff1a4242'],
+  ];
+
+  test.each(STRICT_ONLY)('%s: strict finds it, the lenient exporter rule does not', (_label, text) => {
+    expect(containsCardNumber(text)).toBe(true);
+    expect(containsCardNumberLenient(text)).toBe(false);
+  });
+
+  test.each(STRICT_ONLY)('%s: the strict scrubber masks it', (_label, text) => {
+    const scrubbed = scrubCardNumbers(text, 'strict');
+    expect(containsCardNumber(scrubbed)).toBe(false);
+    expect(scrubbed).toMatch(/424242…4242/);
+  });
+
+  test('letters still end a candidate; ordinary numbers stay clean', () => {
+    for (const text of [
+      'order 123456 qty 3 price 1999',
+      '+971 50 123 4567',
+      `id 4${VISA}4242`,
+      'a4242b4242c4242d4242',
+    ]) {
+      expect([text, containsCardNumber(text)]).toEqual([text, false]);
+    }
+  });
+
+  test('URLs: a card number anywhere, also percent-encoded (twice), spaced or full-width', () => {
+    const pct = (s: string) => [...s].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    for (const url of [
+      `https://example.com/p/${VISA}`,
+      `https://example.com/p?card=${VISA}`,
+      `https://${VISA}.example.com/p`,
+      `https://example.com/p#${VISA}`,
+      `https://example.com/p/${pct(VISA)}`,
+      `https://example.com/p/${pct(pct(VISA))}`,
+      'https://example.com/p/4242%204242%204242%204242',
+      'https://example.com/p/4242 4242 4242 4242',
+      `https://example.com/p/${pct('\uff14\uff12\uff14\uff12')}${VISA.slice(4)}`,
+      'https://example.com/\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12',
+    ]) {
+      expect([url, urlContainsCardNumber(url)]).toEqual([url, true]);
+    }
+    for (const url of ['https://example.com/hooks/settle?v=2', 'https://hooks.example.com/a%20b/c%2Fd']) {
+      expect([url, urlContainsCardNumber(url)]).toEqual([url, false]);
+    }
+  });
+
+  test('scrubRequestValue masks every string and key, with no secret-key redaction', () => {
+    expect(
+      scrubRequestValue({
+        username: `deadbeef-4242-4242-4242-4242deadbeef`,
+        [`k ${VISA}`]: ['4242:4242:4242:4242'],
+      }),
+    ).toEqual({
+      username: 'deadbeef-424242…4242deadbeef',
+      'k 424242…4242': ['424242…4242'],
+    });
+  });
+
+  /**
+   * The documented cost of the contract's rule: a random UUID whose digits, read across its hyphens,
+   * form a Luhn-valid 13-19 digit run is refused as free text (measured ~1 in 400).
+   */
+  test('false-positive rate of the strict mode on random UUIDs', () => {
+    const N = 100_000;
+    let uuids = 0;
+    for (let i = 0; i < N; i++) if (containsCardNumber(randomUUID())) uuids++;
+    process.stdout.write(`strict false positives per ${N} random UUIDs: ${uuids}\n`);
+    expect(uuids / N).toBeGreaterThan(1 / 2000);
+    expect(uuids / N).toBeLessThan(1 / 100);
   });
 });
