@@ -41,7 +41,7 @@ import { wakeEndpointWorkflow } from './webhook-dispatcher';
 import type { WebhooksRepo } from '../db/webhooks-repo';
 import type { UrlPolicy } from '../security/url-guard';
 import type { WebhookVerifier } from '../workers/providers';
-import type { ProviderName } from '../activities/providers/types';
+import type { ProviderName } from '../domain/providers';
 
 export interface AppDeps {
   pool: Pool;

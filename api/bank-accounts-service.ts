@@ -11,7 +11,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes, WorkflowNotFoundError } from '@temporalio/common';
-import type { ProviderEvent } from '../activities/providers/types';
+import type { ProviderEvent } from '../domain/providers';
 import type { BankAccountsRepo } from '../db/bank-accounts-repo';
 import {
   validateAccountNumber,

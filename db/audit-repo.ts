@@ -27,6 +27,7 @@ import {
 } from '../security/audit';
 import { systemClock, type Clock } from '../security/clock';
 import type { Pool } from './pool';
+import { inTransaction } from './transaction';
 
 /** Arbitrary constant naming the audit-append lock (pg advisory locks are keyed by bigint). */
 const APPEND_LOCK = 7_411_203_982;
@@ -117,9 +118,7 @@ export function createAuditLog(pool: Pool, clockOrOpts: Clock | AuditLogOptions 
   const retryDelaysMs = opts.retryDelaysMs ?? [50, 200, 800];
 
   async function appendOnce(input: AuditEventInput, chainKey: Buffer): Promise<AuditEvent> {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
+    return inTransaction(pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
       // Hash what PostgreSQL stores and gives back, not the caller's JS values: strings made storable
       // first (NUL, lone surrogates), then a round trip through the column types (jsonb normalizes
@@ -178,14 +177,8 @@ export function createAuditLog(pool: Pool, clockOrOpts: Clock | AuditLogOptions 
           event.hash,
         ],
       );
-      await c.query('COMMIT');
       return event;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async function latestAnchor(): Promise<KeyedAnchor | undefined> {

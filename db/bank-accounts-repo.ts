@@ -8,9 +8,9 @@ import type {
   BankAccountStatus,
   BankAccountView,
   BankFailureReason,
+  SealedAccount,
   VerificationMethod,
 } from '../domain/bank-account';
-import type { SealedAccount } from '../security/bank-secrets';
 import type { Pool } from './pool';
 
 interface Row {

@@ -1,4 +1,5 @@
 import type { Pool } from './pool';
+import { inTransaction } from './transaction';
 
 export interface CardMetadataRow {
   token: string;
@@ -58,9 +59,7 @@ export function createCardsRepo(pool: Pool) {
       expYear: number;
       fingerprint: string;
     }): Promise<void> {
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN');
+      await inTransaction(pool, async (c) => {
         if (row.wrappingKeyId) {
           // FOR SHARE: a rotation destroying this wrapping key waits for us (and then sees our card);
           // if it won the race the key is gone and the caller retries with a fresh one.
@@ -94,13 +93,7 @@ export function createCardsRepo(pool: Pool) {
             row.fingerprint,
           ],
         );
-        await c.query('COMMIT');
-      } catch (err) {
-        await c.query('ROLLBACK');
-        throw err;
-      } finally {
-        c.release();
-      }
+      });
     },
     async findMetadata(token: string): Promise<CardMetadataRow | undefined> {
       const r = await pool.query<CardMetadataRow>(`SELECT ${META} FROM cards WHERE token = $1`, [token]);
@@ -138,9 +131,7 @@ export function createCardsRepo(pool: Pool) {
     },
     /** Crypto-shredding: destroy the wrapped data key and drop the ciphertexts. Returns false if absent. */
     async shred(token: string, clientId?: string): Promise<boolean> {
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN');
+      return inTransaction(pool, async (c) => {
         const r = await c.query<{ dataKeyId: string }>(
           `UPDATE cards SET deleted_at = now(), pan_ct = NULL, cvc_ct = NULL, cvc_expires_at = NULL
             WHERE token = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR client_id = $2)
@@ -152,14 +143,8 @@ export function createCardsRepo(pool: Pool) {
           await c.query('UPDATE data_keys SET wrapped = NULL, destroyed_at = now() WHERE id = $1', [
             row.dataKeyId,
           ]);
-        await c.query('COMMIT');
         return row !== undefined;
-      } catch (err) {
-        await c.query('ROLLBACK');
-        throw err;
-      } finally {
-        c.release();
-      }
+      });
     },
   };
 }

@@ -4,6 +4,7 @@
  * because it is a key operation, not a card operation.
  */
 import type { Pool } from './pool';
+import { inTransaction } from './transaction';
 
 export type KeyPurpose = 'card' | 'payload';
 export interface KekVersionRow {
@@ -65,9 +66,7 @@ export function createKeysRepo(pool: Pool) {
     },
     /** Rotation step 1: the new version becomes active at once; older ones are 'retiring'. */
     async addKekVersion(legalEntity: string, kekId: string): Promise<KekVersionRow> {
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN');
+      return inTransaction(pool, async (c) => {
         await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`kek:${legalEntity}`]);
         const v = await c.query<{ max: number | null }>(
           'SELECT max(version) AS max FROM kek_versions WHERE legal_entity = $1',
@@ -82,14 +81,8 @@ export function createKeysRepo(pool: Pool) {
            RETURNING ${KEK}`,
           [legalEntity, (v.rows[0]?.max ?? 0) + 1, kekId],
         );
-        await c.query('COMMIT');
         return r.rows[0]!;
-      } catch (err) {
-        await c.query('ROLLBACK');
-        throw err;
-      } finally {
-        c.release();
-      }
+      });
     },
     async retireKeks(legalEntity: string, exceptKekId: string): Promise<number> {
       const r = await pool.query(
@@ -170,27 +163,18 @@ export function createKeysRepo(pool: Pool) {
       let destroyed = 0;
       let inUse = 0;
       for (const { id } of ids.rows) {
-        const c = await pool.connect();
-        try {
-          await c.query('BEGIN');
+        const wasDestroyed = await inTransaction(pool, async (c) => {
           await c.query('SELECT id FROM wrapping_keys WHERE id = $1 FOR UPDATE', [id]);
           const n = await c.query<{ n: number }>(
             'SELECT count(*)::int AS n FROM data_keys WHERE wrapping_key_id = $1 AND wrapped IS NOT NULL',
             [id],
           );
-          if ((n.rows[0]?.n ?? 0) === 0) {
-            await c.query('UPDATE wrapping_keys SET wrapped = NULL, destroyed_at = now() WHERE id = $1', [
-              id,
-            ]);
-            destroyed++;
-          } else inUse++;
-          await c.query('COMMIT');
-        } catch (err) {
-          await c.query('ROLLBACK');
-          throw err;
-        } finally {
-          c.release();
-        }
+          if ((n.rows[0]?.n ?? 0) !== 0) return false;
+          await c.query('UPDATE wrapping_keys SET wrapped = NULL, destroyed_at = now() WHERE id = $1', [id]);
+          return true;
+        });
+        if (wasDestroyed) destroyed++;
+        else inUse++;
       }
       return { destroyed, inUse };
     },

@@ -6,8 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { admissible, breakerAfter, type BreakerState, type EndpointPolicy } from '../domain/webhook-policy';
-import type { Pool, PoolClient } from './pool';
+import type { Pool } from './pool';
 import { afterCursor } from './keyset';
+import { inTransaction } from './transaction';
 
 /** Cursor scoped to the listed endpoint (db/keyset.ts): another endpoint's delivery id reads as unknown. */
 const DELIVERIES_AFTER_CURSOR = afterCursor({
@@ -68,21 +69,6 @@ export const subscribed = (patterns: string[], type: string) =>
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-async function tx<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    const out = await fn(c);
-    await c.query('COMMIT');
-    return out;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
-}
-
 export type ClaimResult =
   | { state: 'deleted' }
   | { state: 'disabled' | 'open' | 'idle'; deliveryIds: []; waitMs: number }
@@ -119,7 +105,7 @@ export function createWebhookDeliveriesRepo(pool: Pool) {
      * endpoints that got deliveries, so the caller wakes (or starts) each endpoint's workflow.
      */
     async dispatch(limit: number): Promise<{ events: number; endpointIds: string[] }> {
-      return tx(pool, async (c) => {
+      return inTransaction(pool, async (c) => {
         const ev = await c.query<{
           id: string;
           client_id: string;
@@ -268,7 +254,7 @@ export function createWebhookDeliveriesRepo(pool: Pool) {
       now: number;
       policy: EndpointPolicy;
     }): Promise<{ disabled: boolean }> {
-      return tx(pool, async (c) => {
+      return inTransaction(pool, async (c) => {
         const ep = await c.query<EndpointLockRow>(
           'SELECT * FROM webhook_endpoints WHERE id = $1 FOR UPDATE',
           [a.endpointId],

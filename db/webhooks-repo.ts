@@ -3,8 +3,9 @@
  * endpoints (secrets sealed by the caller; enabled / disabled / deleted), and, through
  * webhook-deliveries-repo.ts, their deliveries (one per event x endpoint x generation) and attempts.
  */
-import type { ProviderEvent } from '../activities/providers/types';
+import type { ProviderEvent } from '../domain/providers';
 import type { Pool } from './pool';
+import { inTransaction } from './transaction';
 import { createWebhookDeliveriesRepo } from './webhook-deliveries-repo';
 import { afterCursor } from './keyset';
 
@@ -139,9 +140,7 @@ export function createWebhooksRepo(pool: Pool) {
      * cancelled in the same transaction, so its workflow attempts nothing more. False if not found.
      */
     async deleteEndpoint(id: string, clientId: string): Promise<boolean> {
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN');
+      return inTransaction(pool, async (c) => {
         const r = await c.query(
           `UPDATE webhook_endpoints SET status = 'deleted', updated_at = now()
            WHERE id = $1 AND client_id = $2 AND status <> 'deleted'`,
@@ -152,14 +151,8 @@ export function createWebhooksRepo(pool: Pool) {
            WHERE endpoint_id = $1 AND status = 'pending'`,
           [id],
         );
-        await c.query('COMMIT');
         return (r.rowCount ?? 0) > 0;
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        c.release();
-      }
+      });
     },
 
     ...createWebhookDeliveriesRepo(pool),

@@ -42,6 +42,16 @@ export interface BankAccountView {
   updatedAt: string;
 }
 
+/**
+ * A bank account's routing and account numbers as stored: sealed by security/bank-secrets.ts under a
+ * per-account data key wrapped by the legal entity's KEK.
+ */
+export interface SealedAccount {
+  kekId: string;
+  wrappedKey: Buffer;
+  accountCt: Buffer;
+}
+
 export interface FieldError {
   field: string;
   code: string;

@@ -1,7 +1,19 @@
 /**
- * Card-number rules: Luhn, length per brand, brand and BIN detection (8-digit BINs for 16+ digit
- * PANs, as ISO/IEC 7812 moved to), expiry. Pure; never logs or echoes a number.
+ * Card data and card-number rules: Luhn, length per brand, brand and BIN detection (8-digit BINs
+ * for 16+ digit PANs, as ISO/IEC 7812 moved to), expiry. Pure; never logs or echoes a number.
  */
+
+/**
+ * A card as it crosses the PaymentProvider interface. It exists only inside the card-data worker:
+ * never a workflow argument or result, never logged.
+ */
+export interface CardData {
+  number: string;
+  expMonth: number;
+  expYear: number;
+  cvc?: string | undefined;
+  holderName?: string | undefined;
+}
 
 /** The Luhn (mod 10) check digit rule over an ASCII digit string. */
 export function luhnValid(digits: string): boolean {

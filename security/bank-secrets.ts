@@ -12,6 +12,7 @@
  * split again with HKDF into one key per use; never the card fingerprint key.
  */
 import { createHmac, hkdfSync } from 'node:crypto';
+import type { SealedAccount } from '../domain/bank-account';
 import { open, seal } from './envelope';
 import type { KeyProvider } from './key-provider';
 import { purposeKey, rootKeyFrom } from './purpose-keys';
@@ -28,12 +29,6 @@ export interface BankSecretsDeps {
   kekIdFor: (legalEntity: string) => string;
   /** The bank-secrets purpose key (purposeKey(root, 'bank-secrets')); per-use keys derive from it. */
   rootKey: Buffer;
-}
-
-export interface SealedAccount {
-  kekId: string;
-  wrappedKey: Buffer;
-  accountCt: Buffer;
 }
 
 const keyContext = (id: string, legalEntity: string) => ({ purpose: 'bank_account', legalEntity, id });

@@ -10,7 +10,7 @@ import { WrappingKeyGoneError, type CardsRepo } from '../db/cards-repo';
 import { binOf, detectBrand, isExpired, validateCvc, validatePan, type CardFieldError } from '../domain/card';
 import { AppError } from '../domain/errors';
 import { newId } from '../domain/ids';
-import type { CardData } from '../activities/providers/types';
+import type { CardData } from '../domain/card';
 import { canonicalContext, open, seal } from './envelope';
 import type { KeyHierarchy } from './key-hierarchy';
 

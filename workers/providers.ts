@@ -14,7 +14,8 @@ import {
 import { createSandboxProvider } from '../activities/providers/sandbox/adapter';
 import { createStripeProvider } from '../activities/providers/stripe/adapter';
 import { normalizeStripeEvent, verifyStripeEvent } from '../activities/providers/stripe/webhook';
-import type { PaymentProvider, ProviderEvent, ProviderName } from '../activities/providers/types';
+import type { PaymentProvider } from '../activities/providers/types';
+import type { ProviderEvent, ProviderName } from '../domain/providers';
 import type { ProviderConfig } from '../domain/config';
 import type { Pool } from '../db/pool';
 

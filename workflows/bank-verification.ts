@@ -52,6 +52,7 @@ import {
 } from '../domain/bank-account';
 import * as options from './activity-options';
 import { SA_STATUS } from './search-attributes';
+import { createSerial } from './serial';
 
 export interface BankVerificationInput {
   bankAccountId: string;
@@ -138,12 +139,7 @@ export async function bankVerificationWorkflow(input: BankVerificationInput): Pr
   };
   const terminal = () => TERMINAL_BANK_STATUSES.has(s.status);
 
-  let tail: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
+  const serial = createSerial();
 
   async function commit(next: Partial<State>): Promise<void> {
     const statusChanged = next.status !== undefined && next.status !== s.status;

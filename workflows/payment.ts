@@ -48,6 +48,7 @@ import { TERMINAL_STATUSES, transition, type Operation, type PaymentStatus } fro
 import { FAILURE_TYPES } from '../domain/errors';
 import * as options from './activity-options';
 import { SA_STATUS } from './search-attributes';
+import { createSerial } from './serial';
 // --- issue 4 (providers): failover + provider events; logic lives in these two files ---
 import { authorizeWithFailover } from './authorize-with-failover';
 import { providerEventHandler, providerEventSignal } from './provider-events';
@@ -121,12 +122,7 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
   let projected = 0;
 
   // Serialize operations: each runs after the previous one settled, and re-checks the state.
-  let tail: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
+  const serial = createSerial();
 
   const reject = (state: PaymentState, op: Operation): void => {
     const t = transition(state, op);

@@ -19,6 +19,7 @@ import type { createActivities } from '../activities';
 import type { PaymentInput, PaymentState, RefundRecord } from '../domain/payment';
 import { TERMINAL_STATUSES, transition } from '../domain/payment-state';
 import * as options from './activity-options';
+import type { Serial } from './serial';
 
 export interface ProviderEventSignal {
   /** `<provider>:<provider event id>` */
@@ -48,7 +49,7 @@ export const MERCHANT_EVENT_TYPES: Readonly<Record<string, string>> = {
 export function providerEventHandler(ctx: {
   input: () => PaymentInput;
   state: () => PaymentState;
-  serial: <T>(fn: () => Promise<T>) => Promise<T>;
+  serial: Serial;
   commit: (next: PaymentState) => Promise<void>;
   refundEventId: (refundId: string) => string;
 }) {

@@ -5,7 +5,7 @@
  * micro-deposit amounts.
  */
 import type { AccountType } from '../../domain/bank-account';
-import type { ProviderName } from './types';
+import type { ProviderName } from '../../domain/providers';
 
 export interface BankAccountData {
   routingNumber: string;

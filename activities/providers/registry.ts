@@ -1,5 +1,6 @@
 /** Provider name -> adapter, for the providers enabled by configuration. */
-import { ProviderError, type PaymentProvider, type ProviderName } from './types';
+import { ProviderError, type PaymentProvider } from './types';
+import type { ProviderName } from '../../domain/providers';
 
 export function createProviderRegistry(providers: PaymentProvider[]) {
   const byName = new Map<ProviderName, PaymentProvider>(providers.map((p) => [p.name, p]));

@@ -19,7 +19,8 @@
 import { FAILURE_TYPES } from '../../domain/errors';
 import type { Pool } from '../../db/pool';
 import type { ProviderRegistry } from './registry';
-import { PROVIDER_NAMES, ProviderError, type PaymentProvider, type ProviderName } from './types';
+import { ProviderError, type PaymentProvider } from './types';
+import { PROVIDER_NAMES, type ProviderName } from '../../domain/providers';
 
 export interface BreakerOptions {
   windowMs: number;

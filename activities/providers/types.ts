@@ -7,10 +7,9 @@
  * arguments or results. Results carry no card data.
  */
 import type { CaptureMode } from '../../domain/payment-state';
+import type { CardData } from '../../domain/card';
 import { FAILURE_TYPES, type FailureType } from '../../domain/errors';
-
-export const PROVIDER_NAMES = ['sandbox', 'stripe', 'braintree'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+import type { ProviderEvent, ProviderName } from '../../domain/providers';
 
 export const DECLINE_CODES = [
   'card_declined',
@@ -39,14 +38,6 @@ const DECLINE_MESSAGES: Readonly<Record<DeclineCode, string>> = {
 
 export function declineMessage(code: DeclineCode): string {
   return DECLINE_MESSAGES[code];
-}
-
-export interface CardData {
-  number: string;
-  expMonth: number;
-  expYear: number;
-  cvc?: string | undefined;
-  holderName?: string | undefined;
 }
 
 export interface AuthorizeRequest {
@@ -134,35 +125,6 @@ export interface ProviderPaymentSnapshot {
 export interface SyncRequest {
   paymentId: string;
   providerReference?: string | undefined;
-}
-
-export type ProviderEventKind =
-  | 'payment.authorized'
-  | 'payment.captured'
-  | 'payment.voided'
-  | 'payment.failed'
-  | 'refund.succeeded'
-  | 'refund.failed'
-  | 'dispute.opened'
-  | 'dispute.closed'
-  | 'settlement.failed'
-  | 'bank_account.deposits_sent'
-  | 'bank_account.deposit_returned'
-  | 'bank_account.deposit_failed'
-  | 'other';
-
-export interface ProviderEvent {
-  provider: ProviderName;
-  /** Provider's own event id: events are stored and applied once by this id. */
-  eventId: string;
-  kind: ProviderEventKind;
-  providerReference?: string | undefined;
-  /** Our payment id when the provider echoes it (metadata / orderId). */
-  paymentId?: string | undefined;
-  amount?: number | undefined;
-  occurredAt: string;
-  /** Provider payload with nothing card-like; stored for audit. */
-  raw: Record<string, unknown>;
 }
 
 export interface PaymentProvider {

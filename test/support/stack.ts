@@ -40,7 +40,7 @@ import { bankSecretsFromConfig, type BankSecrets } from '../../security/bank-sec
 import { createWebhooksRepo, type WebhooksRepo } from '../../db/webhooks-repo';
 import type { UrlPolicy } from '../../security/url-guard';
 import type { WebhookVerifier } from '../../workers/providers';
-import type { ProviderName } from '../../activities/providers/types';
+import type { ProviderName } from '../../domain/providers';
 import { webhookDispatcherId } from '../../workflows/webhook-delivery';
 import type { DeliverySchedule, EndpointPolicy } from '../../domain/webhook-policy';
 

@@ -39,7 +39,7 @@ const summary = (high: number) => ({
 test('an unreachable advisory database is exit 2 "NOT SCANNED" with the registry answer', () => {
   const r = scan({
     json: {
-      message: '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk',
+      message: '405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk',
       statusCode: 405,
     },
     status: 1,

@@ -41,13 +41,13 @@ import {
   type CaptureResult,
   type DeclineCode,
   type PaymentProvider,
-  type ProviderEvent,
   type ProviderPaymentSnapshot,
   type RefundRequest,
   type RefundResult,
   type SyncRequest,
   type VoidRequest,
 } from '../types';
+import type { ProviderEvent } from '../../../domain/providers';
 import {
   classifyBraintreeResult,
   classifyBraintreeThrown,

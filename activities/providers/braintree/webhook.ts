@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { decimalStringToMinor } from '../../../domain/money';
-import { ProviderError, type ProviderEvent } from '../types';
+import { ProviderError } from '../types';
+import type { ProviderEvent } from '../../../domain/providers';
 import { braintreeEventKind, paymentIdFromOrderId } from './transformers';
 
 /** The parts of a parsed WebhookNotification we read (the SDK types are incomplete). */

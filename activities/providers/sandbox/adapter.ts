@@ -5,6 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Pool, PoolClient } from '../../../db/pool';
+import { inTransaction } from '../../../db/transaction';
 import { isExpired } from '../../../domain/card';
 import { newId } from '../../../domain/ids';
 import {
@@ -49,21 +50,6 @@ export function createSandboxProvider(opts: SandboxOptions): PaymentProvider {
   const { pool } = opts;
   const now = opts.now ?? (() => new Date());
   const sleep = opts.sleep ?? ((ms: number) => delay(ms));
-
-  async function inTx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      const r = await fn(c);
-      await c.query('COMMIT');
-      return r;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
 
   async function lockTx(c: PoolClient, reference: string): Promise<TxRow> {
     const r = await c.query<TxRow>('SELECT * FROM sandbox_transactions WHERE reference = $1 FOR UPDATE', [
@@ -110,7 +96,7 @@ export function createSandboxProvider(opts: SandboxOptions): PaymentProvider {
         throw ProviderError.invalid('sandbox', 'sandbox rejected the request as invalid', 400);
       }
 
-      const result = await inTx(async (c) => {
+      const result = await inTransaction(pool, async (c) => {
         // Serialize concurrent first attempts of one key: the loser replays the winner's result.
         await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
         const again = await c.query<{ result: T }>(

@@ -27,7 +27,8 @@ import type {
   SendMicrodepositsRequest,
   SendMicrodepositsResult,
 } from '../bank-types';
-import { ProviderError, type ProviderEvent } from '../types';
+import { ProviderError } from '../types';
+import type { ProviderEvent } from '../../../domain/providers';
 
 export const SANDBOX_BANK_TRIGGERS = {
   instantVerified: '1111',

@@ -26,13 +26,13 @@ import {
   type CaptureRequest,
   type CaptureResult,
   type PaymentProvider,
-  type ProviderEvent,
   type ProviderPaymentSnapshot,
   type RefundRequest,
   type RefundResult,
   type SyncRequest,
   type VoidRequest,
 } from '../types';
+import type { ProviderEvent } from '../../../domain/providers';
 import { classifyStripeError, stripeErrorToProviderError, type CallKind } from './errors';
 import {
   declineMessage,

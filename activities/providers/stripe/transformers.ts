@@ -2,7 +2,8 @@
  * Pure maps from Stripe's vocabulary onto Settle's normalized provider types. No SDK calls, no I/O:
  * unit-tested as tables (test/unit/providers/stripe-transformers.test.ts).
  */
-import type { DeclineCode, ProviderEventKind, ProviderPaymentSnapshot, RefundResult } from '../types';
+import type { DeclineCode, ProviderPaymentSnapshot, RefundResult } from '../types';
+import type { ProviderEventKind } from '../../../domain/providers';
 
 export type SnapshotStatus = NonNullable<ProviderPaymentSnapshot['status']>;
 

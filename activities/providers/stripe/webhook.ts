@@ -10,7 +10,8 @@
  * tolerance in the future, so a captured header cannot be pre-dated for later replay.
  */
 import type Stripe from 'stripe';
-import { ProviderError, type ProviderEvent } from '../types';
+import { ProviderError } from '../types';
+import type { ProviderEvent } from '../../../domain/providers';
 import { stripeEventKind } from './transformers';
 
 export const STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300;

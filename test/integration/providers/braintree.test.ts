@@ -12,7 +12,8 @@ import {
   createBraintreeProvider,
   type BraintreeProviderOptions,
 } from '../../../activities/providers/braintree/adapter';
-import type { CardData, PaymentProvider } from '../../../activities/providers/types';
+import type { PaymentProvider } from '../../../activities/providers/types';
+import type { CardData } from '../../../domain/card';
 import { isSale, startBraintreeGateway, type BraintreeEmulator } from '../../support/braintree-gateway';
 import { freePort } from '../../support/localstripe';
 import { describeProviderScenarios, providerFailure } from './scenarios';

@@ -17,12 +17,8 @@
  */
 import { newId } from '../../../domain/ids';
 import { FAILURE_TYPES } from '../../../domain/errors';
-import {
-  ProviderError,
-  type CardData,
-  type DeclineCode,
-  type PaymentProvider,
-} from '../../../activities/providers/types';
+import { ProviderError, type DeclineCode, type PaymentProvider } from '../../../activities/providers/types';
+import type { CardData } from '../../../domain/card';
 
 export interface ScenarioFaults {
   /** The next `count` requests to the provider answer HTTP `status` (default 500) and have no effect. */

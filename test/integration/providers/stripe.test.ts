@@ -15,7 +15,8 @@ import Stripe from 'stripe';
 import { FAILURE_TYPES } from '../../../domain/errors';
 import { newId } from '../../../domain/ids';
 import { createStripeProvider } from '../../../activities/providers/stripe/adapter';
-import { ProviderError, type CardData, type PaymentProvider } from '../../../activities/providers/types';
+import { ProviderError, type PaymentProvider } from '../../../activities/providers/types';
+import type { CardData } from '../../../domain/card';
 import {
   freePort,
   startLocalStripe,

@@ -10,7 +10,8 @@ import {
   createProviderRouter,
   withCircuitBreaker,
 } from '../../../activities/providers/routing';
-import { ProviderError, type PaymentProvider, type ProviderName } from '../../../activities/providers/types';
+import { ProviderError, type PaymentProvider } from '../../../activities/providers/types';
+import type { ProviderName } from '../../../domain/providers';
 import { loadApiConfig } from '../../../api/config';
 import { ConfigError } from '../../../domain/config';
 import { subscribed } from '../../../db/webhooks-repo';
