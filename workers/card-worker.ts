@@ -15,7 +15,7 @@ import { bankSecretsFromConfig } from '../security/bank-secrets';
 import type { ProviderRegistry } from '../activities/providers/registry';
 import { createProviderRouter, createRoutingActivities } from '../activities/providers/routing';
 import type { Pool } from '../db/pool';
-import { configureAuditLog, createAuditLog } from '../db/audit-repo';
+import { configureAuditLog } from '../db/audit-repo';
 import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { assertReachable, createPool } from '../db/pool';
 import { loadOrExit } from '../domain/config';
@@ -25,8 +25,7 @@ import { configurePayloadEncryption, createVaultFromConfig, loadKeyConfig } from
 import type { Vault } from '../security/vault';
 import { loadCardWorkerConfig } from './config';
 import { buildProviders } from './providers';
-import { signalReady } from '../scripts/ready';
-import { firstThenBuild, installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
+import { installRuntime, serveWorker, WORKER_SHUTDOWN } from './run';
 import { connectWorker, dataConverter } from './temporal-connection';
 
 export async function createCardWorker(opts: {
@@ -82,33 +81,22 @@ async function main(): Promise<void> {
       },
       routing: { pool },
     });
-  // The first worker is built before readiness is signalled; a failed one is replaced (workers/run.ts).
-  const first = await build();
-  log.info(
-    { taskQueue: cfg.SETTLE_CARD_TASK_QUEUE, providers: cfg.SETTLE_PROVIDERS },
-    'card-data worker started',
-  );
-  signalReady('card-worker');
-  // PCI DSS 3.3.1.2: CVCs unused for an hour are destroyed even if no payment ever comes.
-  const cvcSweeper = startCvcSweeper({
-    vault,
-    onSwept: (n) => log.info({ destroyed: n }, 'expired CVCs destroyed'),
-    onError: (err) => log.error({ err }, 'CVC sweep failed'),
+  await serveWorker({
+    name: 'card-worker',
+    label: 'card-data worker',
+    build,
+    log,
+    startedFields: { taskQueue: cfg.SETTLE_CARD_TASK_QUEUE, providers: cfg.SETTLE_PROVIDERS },
+    pool,
+    connection,
+    // PCI DSS 3.3.1.2: CVCs unused for an hour are destroyed even if no payment ever comes.
+    afterReady: () =>
+      startCvcSweeper({
+        vault,
+        onSwept: (n) => log.info({ destroyed: n }, 'expired CVCs destroyed'),
+        onError: (err) => log.error({ err }, 'CVC sweep failed'),
+      }),
   });
-  await runUntilSignal(
-    firstThenBuild(first, build),
-    async () => {
-      await cvcSweeper.stop();
-      await connection.close();
-      await pool.end();
-      log.info('card-data worker stopped');
-    },
-    {
-      audit: createAuditLog(pool),
-      name: 'card-worker',
-      onError: (err, what) => log.error({ err }, what),
-    },
-  );
 }
 
 if (require.main === module) {

@@ -17,8 +17,7 @@ import { createLogger } from '../security/logger';
 import { configurePayloadEncryption, loadKeyConfig } from '../security/vault-factory';
 import { loadWorkerConfig } from './config';
 import { connectWorker, dataConverter } from './temporal-connection';
-import { signalReady } from '../scripts/ready';
-import { firstThenBuild, installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
+import { installRuntime, serveWorker, WORKER_SHUTDOWN } from './run';
 
 export async function createPaymentWorker(opts: {
   connection: NativeConnection;
@@ -66,23 +65,15 @@ async function main(): Promise<void> {
       taskQueue: cfg.SETTLE_TASK_QUEUE,
       pool,
     });
-  // The first worker is built before readiness is signalled; a failed one is replaced (workers/run.ts).
-  const first = await build();
-  log.info({ taskQueue: cfg.SETTLE_TASK_QUEUE }, 'payment worker started');
-  signalReady('payment-worker');
-  await runUntilSignal(
-    firstThenBuild(first, build),
-    async () => {
-      await connection.close();
-      await pool.end();
-      log.info('payment worker stopped');
-    },
-    {
-      audit: createAuditLog(pool),
-      name: 'payment-worker',
-      onError: (err, what) => log.error({ err }, what),
-    },
-  );
+  await serveWorker({
+    name: 'payment-worker',
+    label: 'payment worker',
+    build,
+    log,
+    startedFields: { taskQueue: cfg.SETTLE_TASK_QUEUE },
+    pool,
+    connection,
+  });
 }
 
 if (require.main === module) {

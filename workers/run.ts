@@ -1,5 +1,9 @@
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
+import { createAuditLog } from '../db/audit-repo';
+import type { Pool } from '../db/pool';
 import { backoffMs, retryWithBackoff } from '../domain/backoff';
+import type { Logger } from '../security/logger';
+import { signalReady } from '../scripts/ready';
 
 /**
  * Shutdown bounds for every worker: on SIGTERM, in-flight activities get 10 s to finish before they
@@ -108,4 +112,38 @@ export async function runUntilSignal(
     await retryWithBackoff(event('process.stop'), { attempts: 3, onError: report('audit process.stop') });
     await cleanup();
   }
+}
+
+/**
+ * The tail every worker process shares: the first worker is built before readiness is signalled, a
+ * failed one is replaced (runUntilSignal), and on a signal the process's own extras stop, then the
+ * Temporal connection and the pool.
+ */
+export async function serveWorker(opts: {
+  name: 'payment-worker' | 'card-worker' | 'webhook-worker';
+  /** How the start and stop lines name the process ("payment worker"). */
+  label: string;
+  build: () => Promise<Worker>;
+  log: Logger;
+  startedFields: Record<string, unknown>;
+  pool: Pool;
+  connection: NativeConnection;
+  /** Started once the process is ready (the card worker's CVC sweeper); stopped first. */
+  afterReady?: () => { stop(): Promise<void> };
+}): Promise<void> {
+  const { log, pool, connection } = opts;
+  const first = await opts.build();
+  log.info(opts.startedFields, `${opts.label} started`);
+  signalReady(opts.name);
+  const extra = opts.afterReady?.();
+  await runUntilSignal(
+    firstThenBuild(first, opts.build),
+    async () => {
+      await extra?.stop();
+      await connection.close();
+      await pool.end();
+      log.info(`${opts.label} stopped`);
+    },
+    { audit: createAuditLog(pool), name: opts.name, onError: (err, what) => log.error({ err }, what) },
+  );
 }

@@ -6,7 +6,7 @@
  */
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createWebhookActivities, type WebhookActivityDeps } from '../activities/webhook-activities';
-import { configureAuditLog, createAuditLog } from '../db/audit-repo';
+import { configureAuditLog } from '../db/audit-repo';
 import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { assertReachable, createPool, type Pool } from '../db/pool';
 import { createWebhooksRepo } from '../db/webhooks-repo';
@@ -14,9 +14,8 @@ import { loadOrExit } from '../domain/config';
 import { createLogger } from '../security/logger';
 import { urlPolicyFromConfig } from '../security/url-guard';
 import { configurePayloadEncryption, loadKeyConfig } from '../security/vault-factory';
-import { signalReady } from '../scripts/ready';
 import { loadWebhookWorkerConfig } from './config';
-import { firstThenBuild, installRuntime, runUntilSignal, WORKER_SHUTDOWN } from './run';
+import { installRuntime, serveWorker, WORKER_SHUTDOWN } from './run';
 import { connectWorker, dataConverter } from './temporal-connection';
 
 /**
@@ -68,23 +67,15 @@ async function main(): Promise<void> {
       webhookKey: cfg.SETTLE_WEBHOOK_KEY ? Buffer.from(cfg.SETTLE_WEBHOOK_KEY, 'base64') : undefined,
       urlPolicy: urlPolicyFromConfig(cfg),
     });
-  // The first worker is built before readiness is signalled; a failed one is replaced (workers/run.ts).
-  const first = await build();
-  log.info({ taskQueue: cfg.SETTLE_WEBHOOK_TASK_QUEUE }, 'webhook worker started');
-  signalReady('webhook-worker');
-  await runUntilSignal(
-    firstThenBuild(first, build),
-    async () => {
-      await connection.close();
-      await pool.end();
-      log.info('webhook worker stopped');
-    },
-    {
-      audit: createAuditLog(pool),
-      name: 'webhook-worker',
-      onError: (err, what) => log.error({ err }, what),
-    },
-  );
+  await serveWorker({
+    name: 'webhook-worker',
+    label: 'webhook worker',
+    build,
+    log,
+    startedFields: { taskQueue: cfg.SETTLE_WEBHOOK_TASK_QUEUE },
+    pool,
+    connection,
+  });
 }
 
 if (require.main === module) {
