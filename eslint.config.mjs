@@ -57,7 +57,7 @@ export default tseslint.config(
               message: 'Import activities as types only.',
             },
             {
-              group: ['../db/*', '../security/*', '../api/*'],
+              group: ['../db/*', '../security/*', '../vault/*', '../api/*'],
               message: 'Workflows must not import I/O layers.',
             },
           ],

@@ -13,6 +13,8 @@ const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts'
 module.exports = {
   // Hooks too: starting or stopping a stack takes seconds, jest's 5 s default is too tight for CI.
   testTimeout: 60_000,
+  // The summary reporter prints `jest: N passed, N failed`, a line CI reads as the run's count.
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -1,14 +1,14 @@
 /**
  * Bank verification provider calls, registered ONLY by the card-data worker. The account number is
  * decrypted here, just for the provider call, and never returned; the micro-deposit amounts are
- * derived here from a secret key (security/bank-secrets.ts) and only their keyed MAC is returned, so
+ * derived here from a secret key (vault/bank-secrets.ts) and only their keyed MAC is returned, so
  * neither reaches Temporal history. Every call carries a deterministic idempotency key, and a retry
  * of the send first asks the provider what happened.
  */
 import { Context } from '@temporalio/activity';
 import type { BankAccountsRepo } from '../db/bank-accounts-repo';
 import { FAILURE_TYPES } from '../domain/errors';
-import type { BankSecrets } from '../security/bank-secrets';
+import type { BankSecrets } from '../vault/bank-secrets';
 import type { BankAccountData, BankVerificationProvider, InstantVerifyResult } from './providers/bank-types';
 import { atBoundary, failure } from './errors';
 

@@ -11,7 +11,7 @@
 import { Context } from '@temporalio/activity';
 import type { CaptureMode } from '../domain/payment-state';
 import { FAILURE_TYPES } from '../domain/errors';
-import type { Vault } from '../security/vault';
+import type { Vault } from '../vault/vault';
 import type { ProviderRegistry } from './providers/registry';
 import type { AuthorizeResult, CaptureResult, RefundResult } from './providers/types';
 import { atBoundary, failure, toFailure } from './errors';

@@ -3,7 +3,7 @@
  * token-only work. Card data never passes through here; see card-activities.ts for the card worker.
  */
 import type { EventRecord, EventsRepo } from '../db/events-repo';
-import type { PaymentsRepo } from '../db/payments-repo';
+import type { PaymentStep, PaymentsRepo } from '../db/payments-repo';
 import type { PaymentView, RefundRecord } from '../domain/payment';
 import { atBoundary } from './errors';
 
@@ -14,6 +14,16 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    /**
+     * One step of a payment in one PostgreSQL transaction: projection, refund, merchant events. Run
+     * as a LOCAL activity by the payment workflow (a short local write: no task-queue round trip, and
+     * history keeps one marker instead of three events and the whole view as input).
+     */
+    async commitPaymentStep(step: PaymentStep): Promise<void> {
+      return atBoundary(() => deps.payments.commitStep(step));
+    },
+    // The three below are the pre-`commitPaymentStep` steps, kept for payments already running on
+    // them (workflows/payment-legacy.ts) and for bank and provider-event paths that write one thing.
     async projectPayment(a: { clientId: string; view: PaymentView; version: number }): Promise<void> {
       return atBoundary(() => deps.payments.upsert(a.clientId, a.view, a.version));
     },

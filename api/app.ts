@@ -11,7 +11,7 @@ import type { IdempotencyRepo } from '../db/idempotency-repo';
 import type { Pool } from '../db/pool';
 import type { Logger } from '../security/logger';
 import type { TokenService } from '../security/tokens';
-import type { Vault } from '../security/vault';
+import type { Vault } from '../vault/vault';
 import { idempotency } from './middleware/idempotency';
 import { auditedRead, auditTrail } from './middleware/audit';
 import { bodyGate, requestGate, requireUtf8Body } from './middleware/input-gate';
@@ -50,9 +50,9 @@ export interface AppDeps {
   clients: ClientsRepo;
   vault: Vault;
   payments: PaymentsService;
-  /** Bank accounts (issue 7); the routes are mounted only when given. */
+  /** Bank accounts (API.md bank-account routes); the routes are mounted only when given. */
   bankAccounts?: BankAccountsService | undefined;
-  /** Webhooks in and out (issue 4); the routes are mounted only when given. */
+  /** Webhooks in (providers) and out (merchant endpoints); the routes are mounted only when given. */
   webhooks?:
     | {
         repo: WebhooksRepo;
@@ -94,7 +94,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(auditTrail({ audit: deps.audit, logger: deps.logger }));
   app.use(requestGate);
   app.use(helmet({ hsts: { maxAge: 31_536_000, includeSubDomains: true } }));
-  // Provider webhooks need the RAW body (signatures): mounted before the JSON parser (issue 4).
+  // Provider webhooks need the RAW body to verify signatures: mounted before the JSON parser.
   if (deps.webhooks) {
     app.use(
       '/webhooks',

@@ -4,13 +4,8 @@
  * (as a keyed MAC: the amounts never enter Temporal), reads the PostgreSQL projection, and applies
  * inbound provider events about deposits (applyBankProviderEvent, for the webhook endpoints).
  */
-import {
-  WithStartWorkflowOperation,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateStage,
-  type Client,
-} from '@temporalio/client';
-import { ApplicationFailure, TypedSearchAttributes, WorkflowNotFoundError } from '@temporalio/common';
+import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { TypedSearchAttributes, WorkflowNotFoundError } from '@temporalio/common';
 import type { ProviderEvent } from '../domain/providers';
 import type { BankAccountsRepo } from '../db/bank-accounts-repo';
 import {
@@ -19,12 +14,12 @@ import {
   type AccountType,
   type BankAccountView,
 } from '../domain/bank-account';
+import { updateFailureError } from './update-errors';
 import { AppError, notFound } from '../domain/errors';
 import { hasPrefix } from '../domain/ids';
-import type { BankSecrets } from '../security/bank-secrets';
+import type { BankSecrets } from '../vault/bank-secrets';
 import {
   awaitFirstOutcomeUpdate,
-  BANK_UPDATE_FAILURES,
   depositEventSignal,
   verifyMicrodepositsUpdate,
   type DepositEvent,
@@ -75,21 +70,8 @@ export function createBankAccountsService(deps: BankAccountsServiceDeps) {
   }
 
   async function mapUpdateError(err: unknown, id: string): Promise<never> {
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-      const cause = err.cause;
-      const d = (cause.details?.[0] ?? {}) as { attemptsRemaining?: number; status?: string };
-      if (cause.type === BANK_UPDATE_FAILURES.AmountsMismatch) {
-        throw new AppError('invalid_request', 'verification_amounts_mismatch', cause.message, {
-          status: 422,
-          details: { attemptsRemaining: d.attemptsRemaining ?? 0, status: d.status, bankAccountId: id },
-        });
-      }
-      if (cause.type === BANK_UPDATE_FAILURES.Conflict) {
-        throw new AppError('conflict', 'invalid_state', cause.message, {
-          details: { status: d.status, bankAccountId: id },
-        });
-      }
-    }
+    const failed = updateFailureError(err, { bankAccountId: id });
+    if (failed) throw failed;
     if (
       err instanceof WorkflowNotFoundError ||
       (err instanceof Error && /workflow execution already completed/i.test(err.message))

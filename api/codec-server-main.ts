@@ -5,50 +5,21 @@
  * and set SETTLE_CODEC_UI_ORIGIN to the UI's origin.
  */
 import http from 'node:http';
-import { z } from 'zod';
 import { configureAuditLog } from '../db/audit-repo';
 import { createOperatorsRepo } from '../db/operators-repo';
 import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { createPool } from '../db/pool';
-import { signalReady } from '../scripts/ready';
-import { keyProviderRefinement, keyShape, loadOrExit, parseEnv, shared } from '../domain/config';
+import { signalReady } from '../config/ready';
+import { loadCodecConfig, loadOrExit } from '../config/shapes';
 import { createLogger } from '../security/logger';
 import { displayCodec } from '../security/payload-codec';
 import { createTokenVerifier, publicKeysFromPem } from '../security/tokens';
-import { auditHookFor, configurePayloadEncryption } from '../security/vault-factory';
+import { auditHookFor, configurePayloadEncryption } from '../vault/vault-factory';
 import { createCodecServer } from './codec-server';
 import { answerClientErrors } from './client-error';
 
-export const codecShape = {
-  DATABASE_URL: shared.DATABASE_URL,
-  LOG_LEVEL: shared.LOG_LEVEL,
-  ...keyShape,
-  /**
-   * The API's token verification key(s): Ed25519 public key PEMs, concatenated (the signing key's
-   * and, during a rotation, the previous one's). Never the private key: this process only verifies.
-   */
-  SETTLE_JWT_PUBLIC_KEYS: z
-    .string()
-    .refine((v) => !v.includes('PRIVATE KEY'), 'must hold public keys only, never the signing key')
-    .refine((v) => {
-      try {
-        return publicKeysFromPem(v).size > 0;
-      } catch {
-        return false;
-      }
-    }, 'must be one or more Ed25519 public key PEMs'),
-  /** Audit chain keys: every decode request is audited. */
-  SETTLE_SECRET_ROOT_KEY: shared.SETTLE_SECRET_ROOT_KEY,
-  SETTLE_JWT_ISSUER: shared.SETTLE_JWT_ISSUER,
-  SETTLE_JWT_AUDIENCE: shared.SETTLE_JWT_AUDIENCE,
-  SETTLE_CODEC_PORT: z.coerce.number().int().min(1).max(65535).default(8888),
-  SETTLE_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
-  /** The only browser origin allowed (the Temporal UI). */
-  SETTLE_CODEC_UI_ORIGIN: z.string().url().default('http://localhost:8233'),
-};
-
 async function main(): Promise<void> {
-  const cfg = loadOrExit(() => parseEnv(codecShape, process.env, keyProviderRefinement));
+  const cfg = loadOrExit(() => loadCodecConfig(process.env));
   const log = createLogger({ level: cfg.LOG_LEVEL, name: 'codec-server' });
   configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY)), log });
   const pool = createPool(cfg.DATABASE_URL, 'settle-codec-server', 3);

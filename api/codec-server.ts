@@ -12,7 +12,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
 import type { TokenClaims } from '../security/tokens';
-import type { AuditHook } from '../security/vault';
+import type { AuditHook } from '../vault/vault';
 
 export interface CodecServerDeps {
   codec: PayloadCodec;

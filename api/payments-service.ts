@@ -6,30 +6,28 @@
 import { createHash } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
   WorkflowUpdateStage,
   type Client,
 } from '@temporalio/client';
-import {
-  ApplicationFailure,
-  TypedSearchAttributes,
-  WorkflowNotFoundError,
-  ActivityFailure,
-  TimeoutFailure,
-} from '@temporalio/common';
+import { TypedSearchAttributes, WorkflowNotFoundError } from '@temporalio/common';
 import type { PaymentsRepo } from '../db/payments-repo';
+import type { ProviderRoutesRepo } from '../db/provider-routes-repo';
+import { classifyDbError } from '../db/errors';
+import { orderRoute, type ProviderName } from '../domain/providers';
 import { canonical } from './middleware/idempotency';
-import { AppError, FAILURE_TYPES, notFound, serviceUnavailable } from '../domain/errors';
+import { AppError, notFound, serviceUnavailable } from '../domain/errors';
 import { isDependencyUnavailable } from './unavailable';
-import type { PaymentInput, PaymentView } from '../domain/payment';
+import { updateFailureError } from './update-errors';
+import { initialState, toView, type PaymentInput, type PaymentView } from '../domain/payment';
 import type { CaptureMode, PaymentStatus } from '../domain/payment-state';
-import type { Vault } from '../security/vault';
+import type { Vault } from '../vault/vault';
 import {
   awaitAuthorizationUpdate,
   captureUpdate,
   refundUpdate,
   voidUpdate,
-  UPDATE_FAILURES,
   type RefundResponse,
 } from '../workflows/payment';
 import { paymentWorkflow } from '../workflows';
@@ -64,7 +62,7 @@ export interface CreatePaymentRequest {
   currency: string;
   paymentMethod: { token: string };
   capture: CaptureMode;
-  provider?: 'stripe' | 'braintree' | 'sandbox' | undefined;
+  provider?: ProviderName | undefined;
   merchantReference?: string | undefined;
   description?: string | undefined;
   metadata?: Record<string, string> | undefined;
@@ -73,6 +71,7 @@ export interface CreatePaymentRequest {
 export interface PaymentsServiceDeps {
   client: Client;
   payments: PaymentsRepo;
+  routes: ProviderRoutesRepo;
   vault: Vault;
   taskQueue: string;
   cardTaskQueue: string;
@@ -91,50 +90,16 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     return new AppError('card_error', code, message, { details: { paymentId: view.id, declineCode: code } });
   }
 
-  /** Map a failed update to the contract: 409 with the status, 422 for amounts, 503 for outages. */
+  /** POST /v1/payments' answer once the outcome is known: the payment (201) or its decline (402). */
+  function authorizationOutcome(view: PaymentView): PaymentView {
+    if (view.status === 'declined' || view.status === 'failed') throw declineError(view);
+    return view;
+  }
+
+  /** Map a failed update to the contract (api/update-errors.ts); a closed payment is a 409 with its status. */
   async function mapUpdateError(err: unknown, paymentId: string): Promise<never> {
-    if (err instanceof WorkflowUpdateFailedError) {
-      const cause = err.cause;
-      if (cause instanceof ApplicationFailure) {
-        const d = (cause.details?.[0] ?? {}) as { code?: string; status?: PaymentStatus };
-        if (cause.type === UPDATE_FAILURES.Conflict) {
-          throw new AppError('conflict', 'invalid_state', cause.message, {
-            details: { status: d.status, paymentId },
-          });
-        }
-        if (cause.type === UPDATE_FAILURES.AmountRejected) {
-          throw new AppError('invalid_request', d.code ?? 'invalid_amount', cause.message, {
-            status: 422,
-            details: { status: d.status, paymentId },
-          });
-        }
-      }
-      if (cause instanceof ActivityFailure) {
-        const type = cause.cause instanceof ApplicationFailure ? cause.cause.type : undefined;
-        if (type === FAILURE_TYPES.ProviderInvalidRequest) {
-          throw new AppError('conflict', 'provider_rejected', 'The provider rejected the operation', {
-            details: { paymentId },
-          });
-        }
-        // Only a provider that did not answer is a provider outage; anything else (a value the
-        // database refused, a bug) is ours and must not send the client into a retry loop.
-        if (
-          cause.cause instanceof TimeoutFailure ||
-          type === FAILURE_TYPES.ProviderUnavailable ||
-          type === FAILURE_TYPES.ProviderOutcomeUnknown
-        ) {
-          throw new AppError(
-            'provider_unavailable',
-            'provider_unavailable',
-            'The provider did not answer in time; retry later',
-            { details: { paymentId } },
-          );
-        }
-        throw new AppError('internal', 'internal_error', 'The operation failed', {
-          details: { paymentId },
-        });
-      }
-    }
+    const failed = updateFailureError(err, { paymentId });
+    if (failed) throw failed;
     if (
       err instanceof WorkflowNotFoundError ||
       (err instanceof Error && /workflow execution already completed/i.test(err.message))
@@ -146,6 +111,26 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       });
     }
     throw err;
+  }
+
+  /**
+   * The payment is readable as `processing` from its start: written here, before the workflow exists,
+   * so a value the database refuses is a 400 before anything runs, and a same-key retry (or a workflow
+   * already further along) leaves a newer projection as it is (versioned upsert).
+   */
+  async function projectProcessing(input: PaymentInput): Promise<void> {
+    try {
+      await deps.payments.upsert(
+        input.clientId,
+        toView(input, initialState(input)),
+        initialState(input).version,
+      );
+    } catch (err) {
+      if (classifyDbError(err) !== 'poison') throw err;
+      throw new AppError('invalid_request', 'invalid_value', 'A field holds a value that cannot be stored', {
+        details: { paymentId: input.paymentId },
+      });
+    }
   }
 
   async function requireOwned(caller: Caller, id: string): Promise<void> {
@@ -187,6 +172,15 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         createdAt: now().toISOString(),
         cardTaskQueue: deps.cardTaskQueue,
       };
+      // The route (failover order, from the merchant's rule) is decided here and travels in the input.
+      const route = orderRoute({
+        rule: await deps.routes.get(caller.sub),
+        requested: req.provider,
+        preferred: provider,
+        enabled: (p) => deps.enabledProviders.includes(p),
+      });
+      if (route.length) input.route = route;
+      await projectProcessing(input);
       const sa = [
         { key: SA_STATUS, value: 'processing' },
         { key: SA_PROVIDER, value: provider },
@@ -199,6 +193,10 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         taskQueue: deps.taskQueue,
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        // A same-key retry (after a 503) re-attaches to this workflow and its `await-authorization`
+        // update, even once the workflow has closed. A payment id never gets a second run: one that
+        // ended without that update in its last run (continued as new) answers from the projection.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: new TypedSearchAttributes(sa),
       });
       let view: PaymentView;
@@ -214,6 +212,11 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         });
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) return mapUpdateError(err, paymentId);
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          const ended = await deps.payments.get(paymentId, scope(caller));
+          if (!ended) throw err;
+          return authorizationOutcome(ended);
+        }
         // Temporal down: nothing may have started; a retry with the same key lands on the same id.
         if (isDependencyUnavailable(err)) throw serviceUnavailable();
         // Anything but our own wait running out is not an outage of a provider: 500 `internal`.
@@ -228,8 +231,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
           },
         );
       }
-      if (view.status === 'declined' || view.status === 'failed') throw declineError(view);
-      return view;
+      return authorizationOutcome(view);
     },
 
     async get(caller: Caller, id: string): Promise<PaymentView> {

@@ -14,20 +14,20 @@ import { createClientsRepo } from '../db/clients-repo';
 import { createOperatorsRepo } from '../db/operators-repo';
 import { createIdempotencyRepo } from '../db/idempotency-repo';
 import { createPaymentsRepo } from '../db/payments-repo';
+import { createProviderRoutesRepo } from '../db/provider-routes-repo';
 import { assertReachable, createPool } from '../db/pool';
-import { loadOrExit } from '../domain/config';
+import { loadApiConfig, loadOrExit } from '../config/shapes';
 import { createLogger } from '../security/logger';
 import { auditKeysFrom, purposeKey, rootKeyFrom } from '../security/purpose-keys';
 import { createTokenService, keyIdOf } from '../security/tokens';
-import { configurePayloadEncryption, createVaultFromConfig } from '../security/vault-factory';
-import { signalReady } from '../scripts/ready';
+import { configurePayloadEncryption, createVaultFromConfig } from '../vault/vault-factory';
+import { signalReady } from '../config/ready';
 import { createApp } from './app';
 import { answerClientErrors } from './client-error';
-import { loadApiConfig } from './config';
 import { createPaymentsService } from './payments-service';
 import { createBankAccountsService } from './bank-accounts-service';
 import { createBankAccountsRepo } from '../db/bank-accounts-repo';
-import { bankSecretsFromConfig } from '../security/bank-secrets';
+import { bankSecretsFromConfig } from '../vault/bank-secrets';
 import { connectClient } from './temporal-client';
 import { createWebhooksRepo } from '../db/webhooks-repo';
 import { urlPolicyFromConfig } from '../security/url-guard';
@@ -70,7 +70,7 @@ function anchorAuditChain(audit: AuditLog, intervalMs: number, logger: ReturnTyp
 }
 
 async function main(): Promise<void> {
-  const cfg = loadOrExit(() => loadApiConfig());
+  const cfg = loadOrExit(() => loadApiConfig(process.env));
   const logger = createLogger({ level: cfg.LOG_LEVEL, name: 'api' });
   // One key per purpose, derived from the root (security/purpose-keys.ts).
   const root = rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY);
@@ -107,6 +107,7 @@ async function main(): Promise<void> {
     payments: createPaymentsService({
       client: temporal,
       payments,
+      routes: createProviderRoutesRepo(pool),
       vault,
       taskQueue: cfg.SETTLE_TASK_QUEUE,
       cardTaskQueue: cfg.SETTLE_CARD_TASK_QUEUE,
@@ -143,7 +144,8 @@ async function main(): Promise<void> {
     totpKey: cfg.SETTLE_TOTP_KEY ? Buffer.from(cfg.SETTLE_TOTP_KEY, 'base64') : undefined,
     rateLimits: {
       authPerMinute: cfg.SETTLE_RATE_LIMIT_AUTH_PER_MINUTE,
-      clientPerMinute: cfg.SETTLE_RATE_LIMIT_CLIENT_PER_MINUTE,
+      clientLimit: cfg.SETTLE_RATE_LIMIT_CLIENT_PER_SECOND,
+      clientWindowMs: 1_000,
     },
   });
 

@@ -8,23 +8,12 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { configureAuditLog, createAuditLog } from '../db/audit-repo';
+import { requireVars } from '../config/shapes';
+import { createAuditLog } from '../db/audit-repo';
 import { createPool } from '../db/pool';
 import type { Anchor, KeyedAnchor } from '../security/audit';
-import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
-import type { Command } from './index';
-
-function dbUrl(): string {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL: is required');
-  return url;
-}
-
-/** The CLI's root: every command that appends to the audit log needs the audit keys. */
-export function configureCliAuditLog(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.SETTLE_SECRET_ROOT_KEY)
-    configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(env.SETTLE_SECRET_ROOT_KEY)) });
-}
+import type { Command } from './command';
+import { cliActor } from './key-env';
 
 /** An exported anchor: keyed (with `at` and `mac`, checked on use) or a bare seq/id/hash triple. */
 export function parseAnchor(text: string): Anchor | KeyedAnchor {
@@ -43,15 +32,15 @@ export function parseAnchor(text: string): Anchor | KeyedAnchor {
   return { ...bare, at: a.at, mac: a.mac };
 }
 
-const verify: Command = async (args) => {
+const verify: Command = async (args, cfg) => {
   const { values } = parseArgs({ args, options: { anchor: { type: 'string' } }, strict: true });
   const external = values.anchor ? parseAnchor(fs.readFileSync(values.anchor, 'utf8')) : undefined;
-  const pool = createPool(dbUrl(), 'settle-cli', 2);
+  const pool = createPool(requireVars(cfg, 'DATABASE_URL').DATABASE_URL, 'settle-cli', 2);
   try {
     const log = createAuditLog(pool);
     const r = await log.verify(external);
     await log.append({
-      actor: `cli:${process.env.USER ?? 'unknown'}`,
+      actor: cliActor(cfg),
       action: 'audit.verify',
       resource: 'audit-events',
       outcome: 'success',
@@ -71,9 +60,9 @@ const verify: Command = async (args) => {
   }
 };
 
-const anchor: Command = async (args) => {
+const anchor: Command = async (args, cfg) => {
   const { values } = parseArgs({ args, options: { out: { type: 'string' } }, strict: true });
-  const pool = createPool(dbUrl(), 'settle-cli', 2);
+  const pool = createPool(requireVars(cfg, 'DATABASE_URL').DATABASE_URL, 'settle-cli', 2);
   try {
     const a = await createAuditLog(pool).anchor();
     if (!a) throw new Error('the audit trail is empty: nothing to anchor');

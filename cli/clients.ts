@@ -4,10 +4,17 @@ import { createClientsRepo, type Role } from '../db/clients-repo';
 import { createPool } from '../db/pool';
 import { newId } from '../domain/ids';
 import { hashSecret, newClientSecret } from '../security/passwords';
-import type { Command } from './index';
+import { requireVars } from '../config/shapes';
+import type { Command } from './command';
+import { cliActor } from './key-env';
 import { parseArgs } from 'node:util';
 
-export async function createServiceClient(databaseUrl: string, name: string, role: Role = 'service') {
+export async function createServiceClient(
+  databaseUrl: string,
+  name: string,
+  role: Role = 'service',
+  actor = 'cli:unknown',
+) {
   const pool = createPool(databaseUrl, 'settle-cli', 2);
   try {
     const repo = createClientsRepo(pool);
@@ -16,7 +23,7 @@ export async function createServiceClient(databaseUrl: string, name: string, rol
     await repo.insert({ id: clientId, name, role, secretHash: await hashSecret(clientSecret) });
     // Object creation + credential issuance (PCI DSS 10.2.1.5/10.2.1.7), never the secret itself.
     await createAuditLog(pool).append({
-      actor: `cli:${process.env.USER ?? 'unknown'}`,
+      actor,
       action: 'client.create',
       resource: `client:${clientId}`,
       outcome: 'success',
@@ -28,7 +35,7 @@ export async function createServiceClient(databaseUrl: string, name: string, rol
   }
 }
 
-const create: Command = async (args) => {
+const create: Command = async (args, cfg) => {
   const { values } = parseArgs({
     args,
     options: { name: { type: 'string' }, role: { type: 'string', default: 'service' } },
@@ -37,9 +44,8 @@ const create: Command = async (args) => {
   if (!values.name) throw new Error('--name is required');
   if (values.role !== 'service')
     throw new Error('--role must be service (operators are created with `cli operators create`)');
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL: is required');
-  const c = await createServiceClient(url, values.name);
+  const { DATABASE_URL } = requireVars(cfg, 'DATABASE_URL');
+  const c = await createServiceClient(DATABASE_URL, values.name, 'service', cliActor(cfg));
   process.stdout.write(
     `clientId:     ${c.clientId}\nclientSecret: ${c.clientSecret}\n(the secret is shown once; store it now)\n`,
   );

@@ -1,24 +1,27 @@
-/** Configuration shared by the key and vault CLI commands: database + key hierarchy, parsed once. */
+/** What the key and vault CLI commands share: database + key hierarchy, from the CLI's parsed config. */
+import type { CliConfig } from '../config/shapes';
+import { ConfigError, keyProviderRefinement, requireVars } from '../config/shapes';
 import { createPool, type Pool } from '../db/pool';
-import { keyProviderRefinement, keyShape, parseEnv, shared } from '../domain/config';
-import { createKeyHierarchyFromConfig } from '../security/vault-factory';
-import { createVaultFromConfig } from '../security/vault-factory';
+import { createKeyHierarchyFromConfig, createVaultFromConfig } from '../vault/vault-factory';
 
-const cliKeyShape = {
-  DATABASE_URL: shared.DATABASE_URL,
-  SETTLE_FINGERPRINT_KEY: shared.SETTLE_FINGERPRINT_KEY,
-  ...keyShape,
-};
+/** The key commands need the database, the fingerprint key and a complete key-provider setting. */
+export function cliKeyConfig(cfg: CliConfig) {
+  const need = requireVars(cfg, 'DATABASE_URL', 'SETTLE_FINGERPRINT_KEY');
+  const problems = keyProviderRefinement(need);
+  if (problems.length) throw new ConfigError(problems);
+  return need;
+}
 
 export async function withKeys<T>(
+  config: CliConfig,
   run: (ctx: {
-    cfg: ReturnType<typeof loadCliKeyConfig>;
+    cfg: ReturnType<typeof cliKeyConfig>;
     pool: Pool;
     hierarchy: ReturnType<typeof createKeyHierarchyFromConfig>;
     vault: ReturnType<typeof createVaultFromConfig>;
   }) => Promise<T>,
 ): Promise<T> {
-  const cfg = loadCliKeyConfig();
+  const cfg = cliKeyConfig(config);
   const pool = createPool(cfg.DATABASE_URL, 'settle-cli', 3);
   try {
     const hierarchy = createKeyHierarchyFromConfig(cfg, pool);
@@ -28,7 +31,5 @@ export async function withKeys<T>(
   }
 }
 
-export const loadCliKeyConfig = (env: NodeJS.ProcessEnv = process.env) =>
-  parseEnv(cliKeyShape, env, keyProviderRefinement);
-
-export const cliActor = () => `cli:${process.env.USER ?? 'unknown'}`;
+/** The actor of the CLI's audit events: the operating-system user. */
+export const cliActor = (cfg: Pick<CliConfig, 'USER'>) => `cli:${cfg.USER}`;

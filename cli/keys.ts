@@ -4,24 +4,24 @@
  *                                        new KEK version (a new KMS key unless K is given), then
  *                                        re-wrap every data key in the background with progress
  * `cli keys rewrap --legal-entity E`     resume an interrupted rotation
- * Rotation runs beside live traffic: old tokens keep working during and after (security/key-rotation.ts).
+ * Rotation runs beside live traffic: old tokens keep working during and after (vault/key-rotation.ts).
  */
 import { parseArgs } from 'node:util';
 import { createAuditLog } from '../db/audit-repo';
 import { createKeysRepo } from '../db/keys-repo';
 import { KmsKeyProvider } from '../security/kms-key-provider';
-import { createKeyRotation, kekStatus, type RewrapProgress } from '../security/key-rotation';
+import { createKeyRotation, kekStatus, type RewrapProgress } from '../vault/key-rotation';
 import { cliActor, withKeys } from './key-env';
-import type { Command } from './index';
+import type { Command } from './command';
 
 const progress = (p: RewrapProgress) =>
   process.stdout.write(
     `  ${p.legalEntity}: re-wrapped ${p.done}/${p.total}${p.failed ? `, ${p.failed} failed` : ''}\n`,
   );
 
-const status: Command = async (args) => {
+const status: Command = async (args, env) => {
   parseArgs({ args, options: {}, strict: true });
-  await withKeys(async ({ cfg, pool }) => {
+  await withKeys(env, async ({ cfg, pool }) => {
     const rows = await kekStatus(createKeysRepo(pool), cfg.SETTLE_KEK_CRYPTOPERIOD_DAYS);
     process.stdout.write(
       `cryptoperiod: ${cfg.SETTLE_KEK_CRYPTOPERIOD_DAYS} days (SETTLE_KEK_CRYPTOPERIOD_DAYS)\n`,
@@ -36,7 +36,7 @@ const status: Command = async (args) => {
   });
 };
 
-const rotate: Command = async (args) => {
+const rotate: Command = async (args, env) => {
   const { values } = parseArgs({
     args,
     options: {
@@ -50,7 +50,7 @@ const rotate: Command = async (args) => {
   if (!entity) throw new Error('--legal-entity is required');
   const batchSize = Number(values.batch);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error('--batch must be a positive integer');
-  await withKeys(async ({ cfg, pool, hierarchy, vault }) => {
+  await withKeys(env, async ({ cfg, pool, hierarchy, vault }) => {
     const keys = createKeysRepo(pool);
     let kekId = values['kms-key-id'];
     if (!kekId) {
@@ -70,7 +70,7 @@ const rotate: Command = async (args) => {
         onProgress: progress,
       });
       await audit.append({
-        actor: cliActor(),
+        actor: cliActor(env),
         action: 'keys.rotate',
         resource: `kek:${entity}:v${r.version}`,
         outcome: r.failed ? 'failure' : 'success',
@@ -83,7 +83,7 @@ const rotate: Command = async (args) => {
       if (r.failed) process.exitCode = 1;
     } catch (err) {
       await audit.append({
-        actor: cliActor(),
+        actor: cliActor(env),
         action: 'keys.rotate',
         resource: `kek:${entity}`,
         outcome: 'failure',
@@ -93,7 +93,7 @@ const rotate: Command = async (args) => {
   });
 };
 
-const rewrap: Command = async (args) => {
+const rewrap: Command = async (args, env) => {
   const { values } = parseArgs({
     args,
     options: { 'legal-entity': { type: 'string' }, batch: { type: 'string', default: '200' } },
@@ -101,7 +101,7 @@ const rewrap: Command = async (args) => {
   });
   const entity = values['legal-entity'];
   if (!entity) throw new Error('--legal-entity is required');
-  await withKeys(async ({ pool, hierarchy, vault }) => {
+  await withKeys(env, async ({ pool, hierarchy, vault }) => {
     const r = await createKeyRotation({ keys: createKeysRepo(pool), hierarchy, vault }).rewrapAll(entity, {
       batchSize: Number(values.batch),
       onProgress: progress,

@@ -12,7 +12,9 @@ import { createPool } from '../db/pool';
 import { newId } from '../domain/ids';
 import { hashSecret } from '../security/passwords';
 import { enrolmentUri, newTotpSecret, sealTotpSecret } from '../security/totp';
-import type { Command } from './index';
+import { requireVars } from '../config/shapes';
+import type { Command } from './command';
+import { cliActor } from './key-env';
 
 export const MIN_PASSWORD_LENGTH = 12;
 
@@ -36,19 +38,7 @@ export async function provisionOperator(
   return { id, totpSecret, enrolmentUri: enrolmentUri(totpSecret, o.username) };
 }
 
-export function totpKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer {
-  const key = Buffer.from(env.SETTLE_TOTP_KEY ?? '', 'base64');
-  if (key.length !== 32) throw new Error('SETTLE_TOTP_KEY: must be 32 bytes, base64-encoded');
-  return key;
-}
-
-function dbUrl(): string {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL: is required');
-  return url;
-}
-
-const create: Command = async (args) => {
+const create: Command = async (args, cfg) => {
   const { values } = parseArgs({
     args,
     options: { username: { type: 'string' }, role: { type: 'string' } },
@@ -57,17 +47,18 @@ const create: Command = async (args) => {
   if (!values.username) throw new Error('--username is required');
   if (values.role !== 'admin' && values.role !== 'auditor')
     throw new Error('--role must be admin or auditor');
-  const totpKey = totpKeyFromEnv();
-  const generated = !process.env.SETTLE_OPERATOR_PASSWORD;
-  const password = process.env.SETTLE_OPERATOR_PASSWORD ?? randomBytes(18).toString('base64url');
-  const pool = createPool(dbUrl(), 'settle-cli', 2);
+  const need = requireVars(cfg, 'DATABASE_URL', 'SETTLE_TOTP_KEY');
+  const totpKey = Buffer.from(need.SETTLE_TOTP_KEY, 'base64');
+  const generated = cfg.SETTLE_OPERATOR_PASSWORD === undefined;
+  const password = cfg.SETTLE_OPERATOR_PASSWORD ?? randomBytes(18).toString('base64url');
+  const pool = createPool(need.DATABASE_URL, 'settle-cli', 2);
   try {
     const op = await provisionOperator(
       { operators: createOperatorsRepo(pool), totpKey },
       { username: values.username, role: values.role, password },
     );
     await createAuditLog(pool).append({
-      actor: `cli:${process.env.USER ?? 'unknown'}`,
+      actor: cliActor(cfg),
       action: 'operator.create',
       resource: `operator:${op.id}`,
       outcome: 'success',
@@ -84,17 +75,17 @@ const create: Command = async (args) => {
 };
 
 function byUsername(action: string, run: (repo: OperatorsRepo, id: string) => Promise<unknown>): Command {
-  return async (args) => {
+  return async (args, cfg) => {
     const { values } = parseArgs({ args, options: { username: { type: 'string' } }, strict: true });
     if (!values.username) throw new Error('--username is required');
-    const pool = createPool(dbUrl(), 'settle-cli', 2);
+    const pool = createPool(requireVars(cfg, 'DATABASE_URL').DATABASE_URL, 'settle-cli', 2);
     try {
       const repo = createOperatorsRepo(pool);
       const op = await repo.findByUsername(values.username);
       if (!op) throw new Error('no such operator');
       await run(repo, op.id);
       await createAuditLog(pool).append({
-        actor: `cli:${process.env.USER ?? 'unknown'}`,
+        actor: cliActor(cfg),
         action,
         resource: `operator:${op.id}`,
         outcome: 'success',

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { cliActor, withKeys } from './key-env';
-import type { Command } from './index';
+import type { Command } from './command';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -16,7 +16,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').trim();
 }
 
-const erase: Command = async (args) => {
+const erase: Command = async (args, env) => {
   const { values } = parseArgs({
     args,
     options: { 'card-number-stdin': { type: 'boolean' }, reason: { type: 'string' } },
@@ -25,15 +25,15 @@ const erase: Command = async (args) => {
   if (!values['card-number-stdin']) throw new Error('--card-number-stdin is required (pipe the number in)');
   if (!values.reason) throw new Error('--reason is required (e.g. the GDPR request reference)');
   const number = await readStdin();
-  await withKeys(async ({ vault }) => {
-    const tokens = await vault.shredByCardNumber(number, `${cliActor()} (${values.reason})`);
+  await withKeys(env, async ({ vault }) => {
+    const tokens = await vault.shredByCardNumber(number, `${cliActor(env)} (${values.reason})`);
     process.stdout.write(
       `erased ${tokens.length} card token(s)${tokens.length ? `: ${tokens.join(', ')}` : ''}\n`,
     );
   });
 };
 
-const shred: Command = async (args) => {
+const shred: Command = async (args, env) => {
   const { values } = parseArgs({
     args,
     options: { token: { type: 'string' }, reason: { type: 'string' } },
@@ -41,8 +41,8 @@ const shred: Command = async (args) => {
   });
   if (!values.token) throw new Error('--token is required');
   if (!values.reason) throw new Error('--reason is required');
-  await withKeys(async ({ vault }) => {
-    const ok = await vault.shred(values.token!, undefined, `${cliActor()} (${values.reason})`);
+  await withKeys(env, async ({ vault }) => {
+    const ok = await vault.shred(values.token!, undefined, `${cliActor(env)} (${values.reason})`);
     if (!ok) throw new Error(`no live card ${values.token}`);
     process.stdout.write(`shredded ${values.token}\n`);
   });

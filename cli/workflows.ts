@@ -19,9 +19,10 @@ import { Worker } from '@temporalio/worker';
 import { createPool } from '../db/pool';
 import { installPayloadKeyring, payloadCodec, ENCODING_ENCRYPTED } from '../security/payload-codec';
 import { findCardNumber } from '../security/redaction';
-import { configurePayloadEncryption, loadKeyConfig } from '../security/vault-factory';
+import { ConfigError, keyProviderRefinement, type CliConfig } from '../config/shapes';
+import { configurePayloadEncryption } from '../vault/vault-factory';
 import { dataConverter } from '../workflows/data-converter';
-import type { Command } from './index';
+import type { Command } from './command';
 
 const HistoryMessage = temporal.api.history.v1.History;
 
@@ -82,15 +83,17 @@ export function installReplayKeyring(): void {
   });
 }
 
-async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-  const pool = process.env.DATABASE_URL ? createPool(process.env.DATABASE_URL, 'settle-cli', 2) : undefined;
+async function withClient<T>(cfg: CliConfig, fn: (client: Client) => Promise<T>): Promise<T> {
+  // Decrypting history needs the payload keys; without a database only clear histories work.
+  const keyProblems = cfg.DATABASE_URL ? keyProviderRefinement(cfg) : [];
+  if (keyProblems.length) throw new ConfigError(keyProblems);
+  const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const pool = cfg.DATABASE_URL ? createPool(cfg.DATABASE_URL, 'settle-cli', 2) : undefined;
   try {
-    // Decrypting history needs the payload keys; without key config only clear histories work.
-    if (pool) configurePayloadEncryption(loadKeyConfig(), pool);
+    if (pool) configurePayloadEncryption(cfg, pool);
     const client = new Client({
       connection,
-      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+      namespace: cfg.TEMPORAL_NAMESPACE,
       dataConverter,
     });
     return await fn(client);
@@ -106,9 +109,9 @@ const idFlag = (args: string[], extra: Record<string, { type: 'string' }> = {}) 
   return values as { id: string } & Record<string, string | undefined>;
 };
 
-const replay: Command = async (args) => {
+const replay: Command = async (args, cfg) => {
   const { id } = idFlag(args);
-  await withClient(async (client) => {
+  await withClient(cfg, async (client) => {
     const history = await decodeHistoryPayloads(await client.workflow.getHandle(id).fetchHistory());
     installReplayKeyring();
     await Worker.runReplayHistory(
@@ -122,10 +125,10 @@ const replay: Command = async (args) => {
   });
 };
 
-const exportHistory: Command = async (args) => {
+const exportHistory: Command = async (args, cfg) => {
   const { id, out } = idFlag(args, { out: { type: 'string' } });
   if (!out) throw new Error('--out <file> is required (e.g. test/replay/histories/<flow>.json)');
-  await withClient(async (client) => {
+  await withClient(cfg, async (client) => {
     const history = await decodeHistoryPayloads(await client.workflow.getHandle(id).fetchHistory());
     const json = historyToCorpusJSON(history);
     const found = findCardNumber(JSON.parse(json));

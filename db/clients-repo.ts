@@ -1,6 +1,7 @@
+import type { Role } from '../domain/client-role';
 import type { Pool } from './pool';
 
-export type Role = 'service' | 'admin' | 'auditor';
+export type { Role };
 export interface ClientRow {
   id: string;
   name: string;

@@ -2,27 +2,24 @@
  * The merchant-event outbox. `append` is idempotent by event id: ids are derived deterministically
  * by the caller (resource + version/transition), so an activity retry never creates a second event.
  */
-import type { Pool } from './pool';
+import type { EventRecord } from '../domain/merchant-event';
+import type { Pool, PoolClient } from './pool';
 
-export interface EventRecord {
-  id: string;
-  clientId: string;
-  type: string;
-  resourceId: string;
-  data: Record<string, unknown>;
-  createdAt: string;
+export type { EventRecord };
+
+/** Append one event (on a pool or inside a caller's transaction); false when its id is already there. */
+export async function appendEvent(q: Pool | PoolClient, e: EventRecord): Promise<boolean> {
+  const r = await q.query(
+    `INSERT INTO events (id, client_id, type, resource_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (id) DO NOTHING`,
+    [e.id, e.clientId, e.type, e.resourceId, JSON.stringify(e.data), e.createdAt],
+  );
+  return (r.rowCount ?? 0) > 0;
 }
 
 export function createEventsRepo(pool: Pool) {
   return {
-    async append(e: EventRecord): Promise<boolean> {
-      const r = await pool.query(
-        `INSERT INTO events (id, client_id, type, resource_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (id) DO NOTHING`,
-        [e.id, e.clientId, e.type, e.resourceId, JSON.stringify(e.data), e.createdAt],
-      );
-      return (r.rowCount ?? 0) > 0;
-    },
+    append: (e: EventRecord) => appendEvent(pool, e),
     async listForResource(resourceId: string): Promise<EventRecord[]> {
       const r = await pool.query<{
         id: string;

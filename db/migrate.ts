@@ -7,16 +7,8 @@
  * SETTLE_DB_RUNTIME_PASSWORD (the runtime role's password; none under trust authentication).
  */
 import path from 'node:path';
-import { z } from 'zod';
-import { loadOrExit, parseEnv } from '../domain/config';
+import { loadMigrateConfig, loadOrExit } from '../config/shapes';
 import { ensureRuntimeRole } from './roles';
-
-const pgUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
-export const migrateShape = {
-  DATABASE_OWNER_URL: pgUrl.optional(),
-  DATABASE_URL: pgUrl.optional(),
-  SETTLE_DB_RUNTIME_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
-};
 
 export async function migrate(
   ownerUrl: string,
@@ -38,11 +30,7 @@ export async function migrate(
 }
 
 if (require.main === module) {
-  const cfg = loadOrExit(() =>
-    parseEnv(migrateShape, process.env, (c) =>
-      c.DATABASE_OWNER_URL || c.DATABASE_URL ? [] : ['DATABASE_OWNER_URL: is required'],
-    ),
-  );
+  const cfg = loadOrExit(() => loadMigrateConfig(process.env));
   migrate(cfg.DATABASE_OWNER_URL ?? cfg.DATABASE_URL!, (m) => process.stdout.write(`${m}\n`), {
     runtimePassword: cfg.SETTLE_DB_RUNTIME_PASSWORD,
   }).then(

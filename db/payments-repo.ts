@@ -2,10 +2,16 @@
  * PostgreSQL projections of payments and refunds, written by activities from workflow state and read
  * by the API (GET /v1/payments...). Writes are versioned upserts: an older projection never wins.
  */
-import type { PaymentView, RefundRecord } from '../domain/payment';
+import type { PaymentStep, PaymentView, RefundRecord } from '../domain/payment';
+
+export type { PaymentStep };
 import type { PaymentStatus } from '../domain/payment-state';
 import { afterCursor } from './keyset';
-import type { Pool } from './pool';
+import { appendEvent } from './events-repo';
+import type { Pool, PoolClient } from './pool';
+import { inTransaction } from './transaction';
+
+type Queryable = Pool | PoolClient;
 
 const PAYMENTS_AFTER_CURSOR = afterCursor({
   table: 'payments',
@@ -63,56 +69,78 @@ function toView(r: Row): PaymentView {
   return v;
 }
 
+/** Versioned upsert of a payment's projection: an older version never overwrites a newer one. */
+async function upsertPayment(q: Queryable, clientId: string, p: PaymentView, version: number): Promise<void> {
+  await q.query(
+    `INSERT INTO payments (id, client_id, status, amount, currency, amount_capturable, amount_captured, amount_refunded,
+         capture, provider, provider_reference, token, brand, last4, decline_code, authorization_expires_at,
+         merchant_reference, description, metadata, version, created_at, updated_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+       ON CONFLICT (id) DO UPDATE SET
+         status = EXCLUDED.status, amount_capturable = EXCLUDED.amount_capturable,
+         amount_captured = EXCLUDED.amount_captured, amount_refunded = EXCLUDED.amount_refunded,
+         provider = EXCLUDED.provider, provider_reference = EXCLUDED.provider_reference,
+         decline_code = EXCLUDED.decline_code, authorization_expires_at = EXCLUDED.authorization_expires_at,
+         version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+       WHERE payments.version < EXCLUDED.version`,
+    [
+      p.id,
+      clientId,
+      p.status,
+      p.amount,
+      p.currency,
+      p.amountCapturable,
+      p.amountCaptured,
+      p.amountRefunded,
+      p.capture,
+      p.provider,
+      p.providerReference,
+      p.paymentMethod.token,
+      p.paymentMethod.brand,
+      p.paymentMethod.last4,
+      p.declineCode ?? null,
+      p.authorizationExpiresAt ?? null,
+      p.merchantReference ?? null,
+      p.description ?? null,
+      p.metadata ? JSON.stringify(p.metadata) : null,
+      version,
+      p.createdAt,
+      p.updatedAt,
+    ],
+  );
+}
+
+async function upsertRefund(q: Queryable, r: RefundRecord): Promise<void> {
+  await q.query(
+    `INSERT INTO refunds (id, payment_id, amount, status, reason, provider_refund_id, created_at, updated_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,now())
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, provider_refund_id = EXCLUDED.provider_refund_id,
+         updated_at = now()`,
+    [r.id, r.paymentId, r.amount, r.status, r.reason ?? null, r.providerRefundId ?? null, r.createdAt],
+  );
+}
+
 export function createPaymentsRepo(pool: Pool) {
   return {
     async upsert(clientId: string, p: PaymentView, version: number): Promise<void> {
-      await pool.query(
-        `INSERT INTO payments (id, client_id, status, amount, currency, amount_capturable, amount_captured, amount_refunded,
-           capture, provider, provider_reference, token, brand, last4, decline_code, authorization_expires_at,
-           merchant_reference, description, metadata, version, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
-         ON CONFLICT (id) DO UPDATE SET
-           status = EXCLUDED.status, amount_capturable = EXCLUDED.amount_capturable,
-           amount_captured = EXCLUDED.amount_captured, amount_refunded = EXCLUDED.amount_refunded,
-           provider = EXCLUDED.provider, provider_reference = EXCLUDED.provider_reference,
-           decline_code = EXCLUDED.decline_code, authorization_expires_at = EXCLUDED.authorization_expires_at,
-           version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-         WHERE payments.version < EXCLUDED.version`,
-        [
-          p.id,
-          clientId,
-          p.status,
-          p.amount,
-          p.currency,
-          p.amountCapturable,
-          p.amountCaptured,
-          p.amountRefunded,
-          p.capture,
-          p.provider,
-          p.providerReference,
-          p.paymentMethod.token,
-          p.paymentMethod.brand,
-          p.paymentMethod.last4,
-          p.declineCode ?? null,
-          p.authorizationExpiresAt ?? null,
-          p.merchantReference ?? null,
-          p.description ?? null,
-          p.metadata ? JSON.stringify(p.metadata) : null,
-          version,
-          p.createdAt,
-          p.updatedAt,
-        ],
-      );
+      await upsertPayment(pool, clientId, p, version);
     },
 
     async upsertRefund(r: RefundRecord): Promise<void> {
-      await pool.query(
-        `INSERT INTO refunds (id, payment_id, amount, status, reason, provider_refund_id, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,now())
-         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, provider_refund_id = EXCLUDED.provider_refund_id,
-           updated_at = now()`,
-        [r.id, r.paymentId, r.amount, r.status, r.reason ?? null, r.providerRefundId ?? null, r.createdAt],
-      );
+      await upsertRefund(pool, r);
+    },
+
+    /**
+     * One workflow step in one transaction: the payment's projection, the refund it made (if any)
+     * and the merchant events it announces. Each part is idempotent (versioned upsert, refund by id,
+     * events by their derived ids), so a retried or replayed step writes nothing twice.
+     */
+    async commitStep(step: PaymentStep): Promise<void> {
+      await inTransaction(pool, async (c) => {
+        await upsertPayment(c, step.clientId, step.view, step.version);
+        if (step.refund) await upsertRefund(c, step.refund);
+        for (const e of step.events) await appendEvent(c, e);
+      });
     },
 
     /** `clientId` undefined = operator read (all clients). */

@@ -43,7 +43,7 @@ export interface BankAccountView {
 }
 
 /**
- * A bank account's routing and account numbers as stored: sealed by security/bank-secrets.ts under a
+ * A bank account's routing and account numbers as stored: sealed by vault/bank-secrets.ts under a
  * per-account data key wrapped by the legal entity's KEK.
  */
 export interface SealedAccount {

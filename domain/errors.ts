@@ -92,6 +92,14 @@ export const FAILURE_TYPES = {
   DataRejected: 'DataRejected',
   /** Anything not classified above (a bug, a dependency outage): retried with backoff. */
   InternalError: 'InternalError',
+  /** A payment update the payment's status does not allow (capture after void...). */
+  PaymentConflict: 'PaymentConflict',
+  /** A payment update whose amount the payment cannot take (more than capturable...). */
+  PaymentAmountRejected: 'PaymentAmountRejected',
+  /** A bank-account update its status does not allow. */
+  BankConflict: 'BankConflict',
+  /** Micro-deposit amounts that do not match. */
+  BankAmountsMismatch: 'BankAmountsMismatch',
 } as const;
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 
@@ -105,3 +113,47 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FAILURE_TYPES.ValidationFailed,
   FAILURE_TYPES.DataRejected,
 ];
+
+/** How the API answers an update that failed with one failure type. */
+export interface UpdateFailureAnswer {
+  type: ErrorType;
+  /** The default code; a workflow's rejection may carry a more precise one in its details. */
+  code: string;
+  status?: number;
+  /** The message to show; absent: the workflow's own rejection message (written for clients). */
+  message?: string;
+}
+
+const internalFailure: UpdateFailureAnswer = {
+  type: 'internal',
+  code: 'internal_error',
+  message: 'The operation failed',
+};
+const providerOutage: UpdateFailureAnswer = {
+  type: 'provider_unavailable',
+  code: 'provider_unavailable',
+  message: 'The provider did not answer in time; retry later',
+};
+
+/**
+ * The API's answer per failure type of a failed update (capture, void, refund, micro-deposit checks).
+ * Only a provider that did not answer is an outage (503, retry later); a value the database refused,
+ * a missing card or a bug is ours, a 500 that must not send the client into a retry loop.
+ */
+export const UPDATE_FAILURE_ANSWERS: Readonly<Record<FailureType, UpdateFailureAnswer>> = {
+  PaymentConflict: { type: 'conflict', code: 'invalid_state' },
+  PaymentAmountRejected: { type: 'invalid_request', code: 'invalid_amount', status: 422 },
+  BankConflict: { type: 'conflict', code: 'invalid_state' },
+  BankAmountsMismatch: { type: 'invalid_request', code: 'verification_amounts_mismatch', status: 422 },
+  ProviderInvalidRequest: {
+    type: 'conflict',
+    code: 'provider_rejected',
+    message: 'The provider rejected the operation',
+  },
+  ProviderUnavailable: providerOutage,
+  ProviderOutcomeUnknown: providerOutage,
+  CardUnavailable: internalFailure,
+  ValidationFailed: internalFailure,
+  DataRejected: internalFailure,
+  InternalError: internalFailure,
+};

@@ -3,6 +3,8 @@
  * PaymentState lives in the workflow; PaymentView is the contract shape, derived in one place.
  */
 import type { Amounts, CaptureMode, PaymentStatus } from './payment-state';
+import type { EventRecord } from './merchant-event';
+import type { ProviderName } from './providers';
 
 export interface PaymentInput {
   paymentId: string;
@@ -12,8 +14,14 @@ export interface PaymentInput {
   currency: string;
   capture: CaptureMode;
   provider: string;
-  /** The request's explicit provider (absent: the routing rule decides; issue 4 failover). */
+  /** The request's explicit provider (absent: the routing rule decides). */
   requestedProvider?: string | undefined;
+  /**
+   * The providers to try, in order (domain/providers.ts orderRoute), decided by the API from the
+   * merchant's routing rule when the payment is created. Absent in payments created before the
+   * API decided it: the workflow then asks the card-data worker (legacy path) or uses `provider`.
+   */
+  route?: ProviderName[] | undefined;
   token: string;
   brand: string;
   last4: string;
@@ -44,6 +52,8 @@ export interface PaymentState extends Amounts {
   authorizationExpiresAt: string | null;
   captures: Array<{ n: number; amount: number; providerCaptureId: string; at: string }>;
   refunds: RefundRecord[];
+  /** The provider that holds the authorization once one answered (after failover, the winner). */
+  provider?: string | undefined;
   updatedAt: string;
   /** Grows with every change; projections keep the highest. */
   version: number;
@@ -97,7 +107,7 @@ export function toView(input: PaymentInput, s: PaymentState): PaymentView {
     amountCaptured: s.amountCaptured,
     amountRefunded: s.amountRefunded,
     capture: input.capture,
-    provider: input.provider,
+    provider: s.provider ?? input.provider,
     providerReference: s.providerReference,
     paymentMethod: { token: input.token, brand: input.brand, last4: input.last4 },
     createdAt: input.createdAt,
@@ -111,4 +121,13 @@ export function toView(input: PaymentInput, s: PaymentState): PaymentView {
   if (input.description !== undefined) v.description = input.description;
   if (input.metadata !== undefined) v.metadata = input.metadata;
   return v;
+}
+
+/** What one step of a payment writes, in one transaction: its projection, its refund, its events. */
+export interface PaymentStep {
+  clientId: string;
+  view: PaymentView;
+  version: number;
+  refund?: RefundRecord | undefined;
+  events: EventRecord[];
 }

@@ -6,7 +6,7 @@
  * Env: EMBEDDED_PG_DATA_DIR, EMBEDDED_PG_PORT, EMBEDDED_PG_DATABASE (set by start.ts).
  */
 import { startEmbeddedPostgres } from './embedded-pg';
-import { signalReady } from './ready';
+import { signalReady } from '../config/ready';
 
 async function main(): Promise<void> {
   const {

@@ -15,15 +15,14 @@ import { configureAuditLog } from '../db/audit-repo';
 import { migrate } from '../db/migrate';
 import { runtimeDatabaseUrl } from '../db/roles';
 import { assertReachable, createPool, type Pool } from '../db/pool';
-import { loadOrExit } from '../domain/config';
+import { loadOrExit, loadStartConfig } from '../config/shapes';
 import { backoffMs } from '../domain/backoff';
 import { newId } from '../domain/ids';
 import { hashSecret, newClientSecret } from '../security/passwords';
 import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
-import { createVaultFromConfig } from '../security/vault-factory';
+import { createVaultFromConfig } from '../vault/vault-factory';
 import { embeddedPgUrl } from './embedded-pg';
 import { loadOrCreateSecrets, type EmbeddedSecrets } from './secrets';
-import { loadStartConfig } from './start-config';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev';
 import { portOpen, ROOT, waitFor } from './tools';
 
@@ -180,7 +179,7 @@ function superviseChild(
 }
 
 async function main(): Promise<void> {
-  const cfg = loadOrExit(() => loadStartConfig());
+  const cfg = loadOrExit(() => loadStartConfig(process.env));
   // 0711: the embedded PostgreSQL runs as the `postgres` user when we are root and must traverse this
   // folder to reach its own data directory; nothing here is listable, and secrets.json is 0600.
   fs.mkdirSync(cfg.SETTLE_DATA_DIR, { recursive: true });
@@ -289,8 +288,7 @@ async function main(): Promise<void> {
       PORT: String(cfg.PORT),
       SETTLE_KEY_PROVIDER: 'local',
       // The codec server answers the Temporal UI's browser origin only.
-      SETTLE_CODEC_UI_ORIGIN:
-        process.env.SETTLE_CODEC_UI_ORIGIN ?? `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}`,
+      SETTLE_CODEC_UI_ORIGIN: cfg.SETTLE_CODEC_UI_ORIGIN ?? `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}`,
     };
     // The codec server only verifies tokens: it gets the public key, never the signing key.
     const { SETTLE_JWT_PRIVATE_KEY: signingKey, ...withoutSigningKey } = env;
@@ -322,7 +320,7 @@ async function main(): Promise<void> {
     await Promise.all(readiness);
     await waitFor('the API', async () => (await fetch(`${api}/readyz`)).ok, 120_000, 250);
     const demo = await ensureDemo(pool, secrets, cfg.SETTLE_DATA_DIR);
-    printBanner(api, temporal?.uiUrl, cfg.SETTLE_DATA_DIR, demo);
+    printBanner(api, temporal?.uiUrl, cfg.SETTLE_DATA_DIR, demo, cfg.SETTLE_CODEC_PORT);
   } catch (err) {
     process.stderr.write(`[settle] ${err instanceof Error ? err.message : String(err)}\n`);
     await shutdown(1);
@@ -334,6 +332,7 @@ function printBanner(
   ui: string | undefined,
   dataDir: string,
   demo: { clientId: string; clientSecret: string; token: string },
+  codecPort: number,
 ) {
   const lines = [
     '',
@@ -344,7 +343,7 @@ function printBanner(
     `  Demo card    ${demo.token}  (the providers' Visa test card)`,
     // The URL carries the runtime role's password: point at the 0600 file instead of printing it.
     `  Database     DATABASE_URL in ${path.join(dataDir, 'runtime.json')}   (npm run cli reads it; for psql)`,
-    `  Codec server http://127.0.0.1:${process.env.SETTLE_CODEC_PORT ?? '8888'}  (decodes encrypted Temporal payloads for operators:`,
+    `  Codec server http://127.0.0.1:${codecPort}  (decodes encrypted Temporal payloads for operators:`,
     `               temporal workflow show -w <id> --codec-endpoint <it> --codec-auth "Bearer <operator token>")`,
     '',
     'Make a payment (paste into a shell):',

@@ -9,19 +9,3 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
-
-/** A clock that only moves when told to (tests). */
-export function manualClock(
-  start: Date = new Date(),
-): Clock & { advance(ms: number): void; set(d: Date): void } {
-  let t = start.getTime();
-  return {
-    now: () => new Date(t),
-    advance(ms: number) {
-      t += ms;
-    },
-    set(d: Date) {
-      t = d.getTime();
-    },
-  };
-}

@@ -14,9 +14,6 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { open, seal } from './envelope';
 
-// The keyring of payload keys (cached, off the database on the hot path) lives beside this file.
-export { keyringFromHierarchy, PAYLOAD_ENTITY } from './payload-keyring';
-
 export const ENCODING_ENCRYPTED = 'binary/encrypted';
 export const METADATA_KEY_ID = 'encryption-key-id';
 

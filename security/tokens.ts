@@ -6,7 +6,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import { AppError } from '../domain/errors';
-import type { Role } from '../db/clients-repo';
+import type { Role } from '../domain/client-role';
 
 export const ALG = 'EdDSA';
 export const MAX_TTL_SECONDS = 900;

@@ -75,7 +75,7 @@ export function enrolmentUri(secret: string, username: string, issuer = 'Settle'
   });
 }
 
-/** The code for `at` (tests and the CLI's self-check). */
+/** The code for `at`, as an authenticator app would show it (the operator-login tests sign in with it). */
 export function totpCode(secret: string, at: Date): Promise<string> {
   return generate({
     secret: base32Decode(secret),

@@ -1,5 +1,5 @@
 /**
- * SSRF guard for outbound requests to merchant-supplied URLs (merchant webhooks, issue 4).
+ * SSRF guard for outbound requests to merchant-supplied URLs (merchant webhook endpoints).
  *
  * Pure checks, no I/O: `checkTargetUrl` vets the URL itself (scheme, credentials, port, and the host
  * when it is an IP literal); `checkTargetAddress` vets one resolved address. The caller resolves the
@@ -15,7 +15,6 @@
  * address.
  */
 import ipaddr from 'ipaddr.js';
-import { z } from 'zod';
 
 export interface UrlPolicy {
   /** Plain http (default false: https only; tests and local development opt in). */
@@ -28,12 +27,7 @@ export interface UrlPolicy {
 
 export const STRICT_URL_POLICY: UrlPolicy = { allowHttp: false, allowPrivateTargets: false };
 
-const flag = z.enum(['true', 'false']).default('false');
-/** The configuration variables (api/config.ts and workers/config.ts read the same two). */
-export const urlPolicyEnvShape = {
-  SETTLE_WEBHOOK_ALLOW_HTTP: flag,
-  SETTLE_WEBHOOK_ALLOW_PRIVATE: flag,
-};
+/** From the parsed SETTLE_WEBHOOK_ALLOW_HTTP / _PRIVATE (config/shapes.ts). */
 export const urlPolicyFromConfig = (c: {
   SETTLE_WEBHOOK_ALLOW_HTTP: 'true' | 'false';
   SETTLE_WEBHOOK_ALLOW_PRIVATE: 'true' | 'false';

@@ -11,19 +11,18 @@ import {
 } from '../activities/bank-provider-activities';
 import { createSandboxBankProvider } from '../activities/providers/sandbox/bank';
 import { createBankAccountsRepo } from '../db/bank-accounts-repo';
-import { bankSecretsFromConfig } from '../security/bank-secrets';
+import { bankSecretsFromConfig } from '../vault/bank-secrets';
 import type { ProviderRegistry } from '../activities/providers/registry';
 import { createProviderRouter, createRoutingActivities } from '../activities/providers/routing';
 import type { Pool } from '../db/pool';
 import { configureAuditLog } from '../db/audit-repo';
 import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { assertReachable, createPool } from '../db/pool';
-import { loadOrExit } from '../domain/config';
+import { loadCardWorkerConfig, loadOrExit } from '../config/shapes';
 import { createLogger } from '../security/logger';
-import { startCvcSweeper } from '../security/cvc-sweeper';
-import { configurePayloadEncryption, createVaultFromConfig, loadKeyConfig } from '../security/vault-factory';
-import type { Vault } from '../security/vault';
-import { loadCardWorkerConfig } from './config';
+import { startCvcSweeper } from '../vault/cvc-sweeper';
+import { configurePayloadEncryption, createVaultFromConfig } from '../vault/vault-factory';
+import type { Vault } from '../vault/vault';
 import { buildProviders } from './providers';
 import { installRuntime, serveWorker, WORKER_SHUTDOWN } from './run';
 import { connectWorker, dataConverter } from './temporal-connection';
@@ -34,9 +33,9 @@ export async function createCardWorker(opts: {
   taskQueue: string;
   vault: Vault;
   providers: ProviderRegistry;
-  /** Bank verification provider calls (issue 7); registered when given. */
+  /** Bank verification provider calls (micro-deposits); registered when given. */
   bank?: BankProviderActivityDeps | undefined;
-  /** Routing rules (issue 4): per-merchant provider order from provider_routes. */
+  /** Routing rules: per-merchant provider order from provider_routes. */
   routing?: { pool?: Pool | undefined } | undefined;
 }): Promise<Worker> {
   return Worker.create({
@@ -56,16 +55,14 @@ export async function createCardWorker(opts: {
 }
 
 async function main(): Promise<void> {
-  const cfg = loadOrExit(() => loadCardWorkerConfig());
+  const cfg = loadOrExit(() => loadCardWorkerConfig(process.env));
   installRuntime();
   const log = createLogger({ level: cfg.LOG_LEVEL, name: 'card-worker' });
   configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY)), log });
   const pool = createPool(cfg.DATABASE_URL, 'settle-card-worker');
   await assertReachable(pool);
-  // Key variables beyond the worker schema (per-entity KMS keys, cache bounds), parsed once.
-  const keyCfg = { ...cfg, ...loadOrExit(() => loadKeyConfig()) };
-  configurePayloadEncryption(keyCfg, pool);
-  const vault = createVaultFromConfig(keyCfg, pool);
+  configurePayloadEncryption(cfg, pool);
+  const vault = createVaultFromConfig(cfg, pool);
   const connection = await connectWorker(cfg.TEMPORAL_ADDRESS);
   const build = () =>
     createCardWorker({

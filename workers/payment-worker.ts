@@ -12,10 +12,9 @@ import { createPaymentsRepo } from '../db/payments-repo';
 import { configureAuditLog, createAuditLog } from '../db/audit-repo';
 import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { assertReachable, createPool, type Pool } from '../db/pool';
-import { loadOrExit } from '../domain/config';
+import { loadOrExit, loadPaymentWorkerConfig } from '../config/shapes';
 import { createLogger } from '../security/logger';
-import { configurePayloadEncryption, loadKeyConfig } from '../security/vault-factory';
-import { loadWorkerConfig } from './config';
+import { configurePayloadEncryption } from '../vault/vault-factory';
 import { connectWorker, dataConverter } from './temporal-connection';
 import { installRuntime, serveWorker, WORKER_SHUTDOWN } from './run';
 
@@ -47,16 +46,13 @@ export async function createPaymentWorker(opts: {
 }
 
 async function main(): Promise<void> {
-  const cfg = loadOrExit(() => loadWorkerConfig());
+  const cfg = loadOrExit(() => loadPaymentWorkerConfig(process.env));
   installRuntime();
   const log = createLogger({ level: cfg.LOG_LEVEL, name: 'payment-worker' });
   configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY)), log });
   const pool = createPool(cfg.DATABASE_URL, 'settle-payment-worker');
   await assertReachable(pool);
-  configurePayloadEncryption(
-    loadOrExit(() => loadKeyConfig()),
-    pool,
-  );
+  configurePayloadEncryption(cfg, pool);
   const connection = await connectWorker(cfg.TEMPORAL_ADDRESS);
   const build = () =>
     createPaymentWorker({

@@ -1,6 +1,6 @@
 /**
  * Which providers the card-data worker enables, from configuration, each behind its own circuit
- * breaker (activities/providers/routing.ts; in this process's memory). Also the webhook verifiers the
+ * breaker (activities/providers/breaker.ts; in this process's memory). Also the webhook verifiers the
  * API builds from the same variables (verification needs the webhook secrets, not the API keys).
  */
 import Stripe from 'stripe';
@@ -10,13 +10,13 @@ import {
   createCircuitBreaker,
   withCircuitBreaker,
   type BreakerOptions,
-} from '../activities/providers/routing';
+} from '../activities/providers/breaker';
 import { createSandboxProvider } from '../activities/providers/sandbox/adapter';
 import { createStripeProvider } from '../activities/providers/stripe/adapter';
 import { normalizeStripeEvent, verifyStripeEvent } from '../activities/providers/stripe/webhook';
 import type { PaymentProvider } from '../activities/providers/types';
 import type { ProviderEvent, ProviderName } from '../domain/providers';
-import type { ProviderConfig } from '../domain/config';
+import type { ProviderConfig } from '../config/shapes';
 import type { Pool } from '../db/pool';
 
 type Cfg = Partial<ProviderConfig> & { SETTLE_PROVIDERS: string };
@@ -24,7 +24,7 @@ type Cfg = Partial<ProviderConfig> & { SETTLE_PROVIDERS: string };
 const secretsOf = (cfg: Cfg) => (cfg.STRIPE_WEBHOOK_SECRETS ?? '').split(',').filter(Boolean);
 
 function missing(name: string): never {
-  // workers/config.ts already refuses this; a direct caller gets the same message.
+  // config/shapes.ts already refuses this; a direct caller gets the same message.
   throw new Error(`${name}: required when SETTLE_PROVIDERS includes this provider`);
 }
 

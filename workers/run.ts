@@ -3,7 +3,7 @@ import { createAuditLog } from '../db/audit-repo';
 import type { Pool } from '../db/pool';
 import { backoffMs, retryWithBackoff } from '../domain/backoff';
 import type { Logger } from '../security/logger';
-import { signalReady } from '../scripts/ready';
+import { signalReady } from '../config/ready';
 
 /**
  * Shutdown bounds for every worker: on SIGTERM, in-flight activities get 10 s to finish before they

@@ -10,11 +10,10 @@ import { configureAuditLog } from '../db/audit-repo';
 import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { assertReachable, createPool, type Pool } from '../db/pool';
 import { createWebhooksRepo } from '../db/webhooks-repo';
-import { loadOrExit } from '../domain/config';
+import { loadOrExit, loadWebhookWorkerConfig } from '../config/shapes';
 import { createLogger } from '../security/logger';
 import { urlPolicyFromConfig } from '../security/url-guard';
-import { configurePayloadEncryption, loadKeyConfig } from '../security/vault-factory';
-import { loadWebhookWorkerConfig } from './config';
+import { configurePayloadEncryption } from '../vault/vault-factory';
 import { installRuntime, serveWorker, WORKER_SHUTDOWN } from './run';
 import { connectWorker, dataConverter } from './temporal-connection';
 
@@ -47,16 +46,13 @@ export async function createWebhookWorker(
 }
 
 async function main(): Promise<void> {
-  const cfg = loadOrExit(() => loadWebhookWorkerConfig());
+  const cfg = loadOrExit(() => loadWebhookWorkerConfig(process.env));
   installRuntime();
   const log = createLogger({ level: cfg.LOG_LEVEL, name: 'webhook-worker' });
   configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY)), log });
   const pool = createPool(cfg.DATABASE_URL, 'settle-webhook-worker');
   await assertReachable(pool);
-  configurePayloadEncryption(
-    loadOrExit(() => loadKeyConfig()),
-    pool,
-  );
+  configurePayloadEncryption(cfg, pool);
   const connection = await connectWorker(cfg.TEMPORAL_ADDRESS);
   const build = () =>
     createWebhookWorker({

@@ -2,7 +2,7 @@
  * Named activity option sets: the ONLY place timeouts and retry policies are defined.
  * Failure types come from domain/errors.ts FAILURE_TYPES (strings survive bundling; classes don't).
  */
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURES } from '../domain/errors';
 
 /**
@@ -27,6 +27,23 @@ export const projection: ActivityOptions = {
   startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '500 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+};
+
+/**
+ * One step's PostgreSQL writes (projection + refund + merchant events in one transaction) as a LOCAL
+ * activity on the payment worker: a few milliseconds of local work that needs no task-queue round trip
+ * of its own. Retried like `projection`; past `localRetryThreshold` the SDK waits between attempts
+ * with a workflow timer instead of holding the workflow task open through a PostgreSQL outage.
+ */
+export const localWrite: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: {
+    initialInterval: '200 ms',
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     nonRetryableErrorTypes: NON_RETRYABLE,
@@ -103,8 +120,9 @@ export const bankMicrodeposits: ActivityOptions = {
 };
 
 /**
- * Routing (issue 4): read the merchant's provider order on the card-data worker. Cheap and local; if
- * it keeps failing the workflow falls back to the payment's preferred provider alone.
+ * Routing on the card-data worker, for payments started before the API decided the route
+ * (workflows/payment-legacy.ts). Cheap and local; if it keeps failing the workflow falls back to the
+ * payment's preferred provider alone.
  */
 export const routing: ActivityOptions = {
   startToCloseTimeout: '10 seconds',
@@ -113,7 +131,7 @@ export const routing: ActivityOptions = {
 };
 
 /**
- * Authorization at a provider that has a fallback after it (issue 4 failover): a few quick attempts
+ * Authorization at a provider that has a fallback after it (failover): a few quick attempts
  * (each retry syncs first), then the workflow moves on to the next provider instead of riding out
  * the outage. The LAST provider of the route uses `authorize` (durable, 10 minutes).
  */

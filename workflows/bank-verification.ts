@@ -50,6 +50,7 @@ import {
   type BankFailureReason,
   type VerificationMethod,
 } from '../domain/bank-account';
+import { FAILURE_TYPES } from '../domain/errors';
 import * as options from './activity-options';
 import { SA_STATUS } from './search-attributes';
 import { createSerial } from './serial';
@@ -68,7 +69,7 @@ export interface BankVerificationInput {
 }
 
 export interface VerifyRequest {
-  /** Keyed MAC of the submitted pair (security/bank-secrets.ts amountsMac), never the amounts. */
+  /** Keyed MAC of the submitted pair (vault/bank-secrets.ts amountsMac), never the amounts. */
   amountsMac: string;
 }
 
@@ -86,9 +87,10 @@ export const verifyMicrodepositsUpdate = defineUpdate<BankAccountView, [VerifyRe
 );
 export const depositEventSignal = defineSignal<[DepositEvent]>('depositEvent');
 
+/** Failure types an update can fail with; the API answers them per domain/errors.ts UPDATE_FAILURE_ANSWERS. */
 export const BANK_UPDATE_FAILURES = {
-  Conflict: 'BankConflict',
-  AmountsMismatch: 'BankAmountsMismatch',
+  Conflict: FAILURE_TYPES.BankConflict,
+  AmountsMismatch: FAILURE_TYPES.BankAmountsMismatch,
 } as const;
 
 interface State {

@@ -2,4 +2,4 @@
 export { paymentWorkflow } from './payment';
 export { bankVerificationWorkflow } from './bank-verification';
 export { webhookDispatcherWorkflow, webhookEndpointWorkflow } from './webhook-delivery';
-export { releaseHoldWorkflow } from './authorize-with-failover';
+export { releaseHoldWorkflow } from './release-hold';

@@ -1,41 +1,44 @@
 /**
  * PaymentWorkflow: one payment from authorization to its last refund. Workflow id `payment-<pay_id>`.
+ * The API starts it with update-with-start and has already projected it as `processing`, with the
+ * search attributes and the provider route (the merchant's rule) in the start.
  *
  * Steps
- *   1. project `processing`; a payment whose own data the database refuses (DataRejected: a NUL
- *      byte in its free text...) ends `failed` (declineCode `data_rejected`) without that free text
- *      and never reaches a provider. Then authorize at the provider (card-data worker; key `<pay>:authorize`)
+ *   1. authorize(): each provider of `input.route` in order (card-data worker; key `<pay>:authorize`);
+ *      only an unavailable provider moves on to the next (failover), and every provider tried before
+ *      the winner gets a release child (release-hold.ts).
  *        approved -> authorized (manual) | captured (automatic); declined -> declined (terminal)
  *        no answer within the authorize option set -> failed, then compensation: release any hold
- *        the provider may have made (sync + void)
+ *        the providers tried may have made (sync + void)
+ *      The update awaitAuthorization (POST /v1/payments) waits for this step and its projection.
  *   2. while authorized / partially_captured: Updates capture (key `<pay>:capture:<n>`) and void,
  *        and an expiry TIMER at the provider's capture_before (else createdAt + 7 days) minus a safety
  *        margin: it voids the remaining authorization -> expired (or captured when part was captured)
  *   3. while captured / partially_refunded: Update refund (key `<pay>:refund:<re_id>`) until refunded
  *        or the refund window (180 days) ends.
  * Every transition goes through domain/payment-state.ts; validators reject illegal updates before
- * they enter history. Each transition is projected to PostgreSQL and appended to the merchant-event
- * outbox (`payment.<status>`, `refund.succeeded`) with an id derived from (payment, version).
+ * they enter history. Each transition is one local activity, one PostgreSQL transaction: the
+ * projection, the refund it made and the merchant events (`payment.<status>`, `refund.succeeded`,
+ * ids derived from (payment, version)); search attributes change only with the status or provider.
  * Operations are serialized (one provider call at a time per payment).
- * Queries: getPayment. Update awaitAuthorization returns once the authorization outcome is known
- * (used with update-with-start for the synchronous POST /v1/payments).
+ * Payments started before patch `one-step-writes` replay their recorded steps (payment-legacy.ts).
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   condition,
   continueAsNew,
-  defineQuery,
-  defineUpdate,
-  proxyActivities,
+  proxyLocalActivities,
   upsertSearchAttributes,
   workflowInfo,
   allHandlersFinished,
   setHandler,
   patched,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { createActivities } from '../activities';
 import type { createCardActivities } from '../activities/card-activities';
+import type { AuthorizeResult } from '../activities/providers/types';
+import type { EventRecord } from '../domain/merchant-event';
 import {
   initialState,
   toView,
@@ -47,69 +50,55 @@ import {
 import { TERMINAL_STATUSES, transition, type Operation, type PaymentStatus } from '../domain/payment-state';
 import { FAILURE_TYPES } from '../domain/errors';
 import * as options from './activity-options';
-import { SA_STATUS } from './search-attributes';
-import { createSerial } from './serial';
-// --- issue 4 (providers): failover + provider events; logic lives in these two files ---
-import { authorizeWithFailover } from './authorize-with-failover';
+import { onCardQueue } from './card-queue';
+import {
+  legacyAuthorize,
+  legacyProcessingStep,
+  legacyProjectRefund,
+  legacyRecordEvent,
+  legacyWrites,
+} from './payment-legacy';
 import { providerEventHandler, providerEventSignal } from './provider-events';
-// --- end issue 4 ---
+import { isActivityFailure, isUnavailable, releaseHolds } from './release-hold';
+import { SA_PROVIDER, SA_STATUS } from './search-attributes';
+import { createSerial } from './serial';
 
-export interface CaptureRequest {
-  amount?: number | undefined;
-  final?: boolean | undefined;
-}
-export interface RefundRequest {
-  refundId: string;
-  amount?: number | undefined;
-  reason?: string | undefined;
-  createdAt: string;
-}
-export interface RefundResponse {
-  refund: RefundRecord;
-  payment: PaymentView;
-}
-
-export const getPaymentQuery = defineQuery<PaymentView>('getPayment');
-export const awaitAuthorizationUpdate = defineUpdate<PaymentView>('awaitAuthorization');
-export const captureUpdate = defineUpdate<PaymentView, [CaptureRequest]>('capture');
-export const voidUpdate = defineUpdate<PaymentView>('void');
-export const refundUpdate = defineUpdate<RefundResponse, [RefundRequest]>('refund');
-
-/** Failure types an update can fail with; the API maps them to 409 / 422 / 503. */
-export const UPDATE_FAILURES = {
-  Conflict: 'PaymentConflict',
-  AmountRejected: 'PaymentAmountRejected',
-} as const;
+export * from './payment-messages';
+import {
+  awaitAuthorizationUpdate,
+  captureUpdate,
+  getPaymentQuery,
+  paymentEventId,
+  refundSucceededEvent,
+  refundUpdate,
+  voidUpdate,
+  UPDATE_FAILURES,
+  type CaptureRequest,
+  type RefundRequest,
+} from './payment-messages';
 
 const DEFAULT_AUTH_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 const REFUND_WINDOW_MS = 180 * 24 * 60 * 60 * 1000;
 /** Void this long before the authorization lapses at the provider, so the release happens in time. */
 const EXPIRY_MARGIN_MS = 5 * 60 * 1000;
 
-const acts = proxyActivities<ReturnType<typeof createActivities>>(options.projection);
+const local = proxyLocalActivities<ReturnType<typeof createActivities>>(options.localWrite);
+type CardActs = ReturnType<typeof createCardActivities>;
+
+/** Payments started from here on write each step in one local activity; see payment-legacy.ts. */
+export const ONE_STEP_WRITES_PATCH = 'one-step-writes';
 
 /** The reason a payment whose own data the database refused reads back with (`declineCode`). */
 export const DATA_REJECTED_CODE = 'data_rejected';
 
-/** The database refused a value of this payment (NUL byte, bad encoding...): no retry can store it. */
-const isDataRejected = (err: unknown) =>
-  err instanceof ActivityFailure &&
-  err.cause instanceof ApplicationFailure &&
-  err.cause.type === FAILURE_TYPES.DataRejected;
-
-/** `evt_<payment id body>v<version>`: one event per status change, stable across retries and replay. */
-export const paymentEventId = (paymentId: string, version: number) =>
-  `evt_${paymentId.replace(/^pay_/, '')}v${version}`;
-/** `evt_<refund id body>r`: the refund.succeeded event of one refund. */
-export const refundEventId = (refundId: string) => `evt_${refundId.replace(/^re_/, '')}r`;
-
 export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentState): Promise<PaymentView> {
-  const card = (opts: typeof options.authorize) =>
-    proxyActivities<ReturnType<typeof createCardActivities>>({ ...opts, taskQueue: input.cardTaskQueue });
-  const operationActs = card(options.providerOperation);
-  const compensationActs = card(options.compensation);
+  const oneStep = patched(ONE_STEP_WRITES_PATCH);
+  const operationActs = onCardQueue<CardActs>(input.cardTaskQueue, options.providerOperation);
+  const compensationActs = onCardQueue<CardActs>(input.cardTaskQueue, options.compensation);
 
   let s: PaymentState = resumed ?? initialState(input);
+  /** The provider holding the authorization (after failover, the one that answered). */
+  const provider = () => s.provider ?? input.provider;
   /** Set when the merchant's free text could not be stored: the payment is shown without it. */
   let freeTextRejected = false;
   const view = (): PaymentView => {
@@ -135,24 +124,46 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
     });
   };
 
-  async function commit(next: PaymentState): Promise<void> {
-    const statusChanged = next.status !== s.status;
+  /**
+   * Make `next` the payment's state: search attributes when the status or provider changes, then the
+   * projection, the refund (if any) and the merchant events in one transaction. Every commit is a
+   * transition the merchant hears about (`payment.<status>`; a second partial capture changes the
+   * amounts, not the status) with an id derived from (payment, version): a retry or a replay writes
+   * the same rows, never a second event.
+   */
+  async function commit(
+    next: PaymentState,
+    extra: { refund?: RefundRecord; events?: (snapshotAt: string) => EventRecord[] } = {},
+  ): Promise<void> {
+    // Payments on the legacy path projected a refund before anything else of its step.
+    if (!oneStep && extra.refund) await legacyProjectRefund(extra.refund);
+    const before = { status: s.status, provider: provider() };
     s = { ...next, version: s.version + 1, updatedAt: new Date().toISOString() };
-    if (statusChanged) upsertSearchAttributes([{ key: SA_STATUS, value: s.status }]);
+    const changed: SearchAttributeUpdatePair[] = [];
+    if (s.status !== before.status) changed.push({ key: SA_STATUS, value: s.status });
+    // Payments on the legacy path upserted the provider inside legacyAuthorize.
+    if (oneStep && provider() !== before.provider) changed.push({ key: SA_PROVIDER, value: provider() });
+    if (changed.length) upsertSearchAttributes(changed);
     const version = s.version;
     const snapshot = view();
-    await acts.projectPayment({ clientId: input.clientId, view: snapshot, version });
-    // Every commit after `processing` is a transition the merchant hears about (a second partial
-    // capture changes the amounts, not the status). The id is derived from (payment, version): an
-    // activity retry or a replay appends the same row, never a second event.
-    await acts.recordEvent({
-      id: paymentEventId(input.paymentId, version),
+    const step = {
       clientId: input.clientId,
-      type: `payment.${s.status}`,
-      resourceId: input.paymentId,
-      data: { ...snapshot },
-      createdAt: s.updatedAt,
-    });
+      view: snapshot,
+      version,
+      refund: extra.refund,
+      events: [
+        {
+          id: paymentEventId(input.paymentId, version),
+          clientId: input.clientId,
+          type: `payment.${s.status}`,
+          resourceId: input.paymentId,
+          data: { ...snapshot },
+          createdAt: s.updatedAt,
+        },
+        ...(extra.events?.(s.updatedAt) ?? []),
+      ],
+    };
+    await (oneStep ? local.commitPaymentStep(step) : legacyWrites(step));
     projected = Math.max(projected, version);
   }
 
@@ -167,172 +178,213 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
     return t.next;
   }
 
-  {
-    setHandler(getPaymentQuery, view);
-    // --- issue 4: provider webhooks (refunds / disputes / settlement failures) -> workflows/provider-events.ts
-    setHandler(
-      providerEventSignal,
-      providerEventHandler({ input: () => input, state: () => s, serial, commit, refundEventId }),
-    );
-    // --- end issue 4 ---
-    setHandler(awaitAuthorizationUpdate, async () => {
-      await condition(() => s.status !== 'processing' && projected >= s.version);
-      return view();
-    });
-
-    setHandler(
-      captureUpdate,
-      (req) =>
-        serial(async () => {
-          reject(s, { kind: 'capture', amount: req.amount, final: req.final });
-          const t = transition(s, { kind: 'capture', amount: req.amount, final: req.final });
-          if (!t.ok) throw new Error('unreachable');
-          const n = s.captures.length + 1;
-          const res = await operationActs.capturePayment({
-            paymentId: input.paymentId,
-            provider: input.provider,
-            providerReference: s.providerReference ?? '',
-            n,
-            amount: t.amount,
-            currency: input.currency,
-            final: t.next.amountCapturable === 0,
-          });
-          await commit({
-            ...t.next,
-            captures: [
-              ...s.captures,
-              { n, amount: t.amount, providerCaptureId: res.providerCaptureId, at: new Date().toISOString() },
-            ],
-          });
-          return view();
-        }),
-      {
-        validator: (req: CaptureRequest) =>
-          reject(s, { kind: 'capture', amount: req.amount, final: req.final }),
-      },
-    );
-
-    setHandler(
-      voidUpdate,
-      () =>
-        serial(async () => {
-          reject(s, { kind: 'void' });
-          await operationActs.voidPayment({
-            paymentId: input.paymentId,
-            provider: input.provider,
-            providerReference: s.providerReference ?? '',
-          });
-          await commit(apply({ kind: 'void' }));
-          return view();
-        }),
-      { validator: () => reject(s, { kind: 'void' }) },
-    );
-
-    setHandler(
-      refundUpdate,
-      (req) =>
-        serial(async () => {
-          const existing = s.refunds.find((r) => r.id === req.refundId);
-          if (existing) return { refund: existing, payment: view() };
-          reject(s, { kind: 'refund', amount: req.amount });
-          const t = transition(s, { kind: 'refund', amount: req.amount });
-          if (!t.ok) throw new Error('unreachable');
-          const res = await operationActs.refundPayment({
-            paymentId: input.paymentId,
-            refundId: req.refundId,
-            provider: input.provider,
-            providerReference: s.providerReference ?? '',
-            amount: t.amount,
-            currency: input.currency,
-            reason: req.reason,
-          });
-          const refund: RefundRecord = {
-            id: req.refundId,
-            paymentId: input.paymentId,
-            amount: t.amount,
-            status: res.status,
-            reason: req.reason,
-            providerRefundId: res.providerRefundId,
-            createdAt: req.createdAt,
-          };
-          await acts.projectRefund(refund);
-          await commit({ ...t.next, refunds: [...s.refunds, refund] });
-          if (refund.status === 'succeeded') {
-            await acts.recordEvent({
-              id: refundEventId(refund.id),
-              clientId: input.clientId,
-              type: 'refund.succeeded',
-              resourceId: refund.id,
-              data: { ...refund },
-              createdAt: s.updatedAt,
-            });
+  /** Step 1: authorize at the route's providers; the payment ends authorized, declined or failed. */
+  async function authorize(): Promise<void> {
+    const args = {
+      paymentId: input.paymentId,
+      token: input.token,
+      amount: input.amount,
+      currency: input.currency,
+      capture: input.capture,
+      description: input.description,
+      merchantReference: input.merchantReference,
+    };
+    /** Providers that may hold an authorization whose answer we do not have. */
+    const mayHold: string[] = [];
+    let answer: { result: AuthorizeResult; provider: string };
+    try {
+      if (oneStep) {
+        const route = input.route?.length ? input.route : [input.provider];
+        answer = await (async () => {
+          for (const [i, p] of route.entries()) {
+            const last = i === route.length - 1;
+            mayHold.push(p);
+            try {
+              const acts = onCardQueue<CardActs>(
+                input.cardTaskQueue,
+                last ? options.authorize : options.authorizeFailover,
+              );
+              return { result: await acts.authorizePayment({ ...args, provider: p }), provider: p };
+            } catch (err) {
+              // The card never left the vault: this provider holds nothing.
+              if (isActivityFailure(err, FAILURE_TYPES.CardUnavailable)) mayHold.pop();
+              if (last || !isUnavailable(err)) throw err;
+            }
           }
-          return { refund, payment: view() };
-        }),
-      {
-        validator: (req: RefundRequest) => {
-          if (s.refunds.some((r) => r.id === req.refundId)) return;
-          reject(s, { kind: 'refund', amount: req.amount });
-        },
-      },
-    );
-  }
-
-  // 1. Authorization (skipped when resumed through continue-as-new).
-  if (s.status === 'processing') {
-    try {
-      await acts.projectPayment({ clientId: input.clientId, view: view(), version: s.version });
-    } catch (err) {
-      if (!isDataRejected(err) || !patched('data-rejected-fails-payment')) throw err;
-      // Retrying cannot store this payment's free text (merchantReference, description, metadata):
-      // end it `failed` without them, readable and announced, and never send it to a provider.
-      freeTextRejected = true;
-      await commit({ ...apply({ kind: 'failed' }), declineCode: DATA_REJECTED_CODE });
-    }
-  }
-  if (s.status === 'processing') {
-    try {
-      // --- issue 4: routing + failover (workflows/authorize-with-failover.ts). From here on the payment's
-      // provider is the one that answered (it holds the authorization); captures/voids/refunds go there.
-      const routed = await authorizeWithFailover(input, {
-        paymentId: input.paymentId,
-        token: input.token,
-        amount: input.amount,
-        currency: input.currency,
-        capture: input.capture,
-        description: input.description,
-        merchantReference: input.merchantReference,
-      });
-      const res = routed.result;
-      input = { ...input, provider: routed.provider };
-      // --- end issue 4 ---
-      if (res.outcome === 'authorized') {
-        const window = input.authorizationWindowMs ?? DEFAULT_AUTH_WINDOW_MS;
-        const expiresAt = res.captureBefore ?? new Date(Date.parse(input.createdAt) + window).toISOString();
-        const next = apply({
-          kind: 'authorized',
-          capture: res.captured || input.capture === 'automatic' ? 'automatic' : 'manual',
-        });
-        await commit({
-          ...next,
-          providerReference: res.providerReference,
-          authorizationExpiresAt: expiresAt,
+          throw new Error('unreachable: the last provider either answers or throws');
+        })();
+        await releaseHolds({
+          paymentId: input.paymentId,
+          providers: mayHold.filter((p) => p !== answer.provider),
+          cardTaskQueue: input.cardTaskQueue,
         });
       } else {
-        await commit({
-          ...apply({ kind: 'declined' }),
-          providerReference: res.providerReference ?? null,
-          declineCode: res.declineCode,
-        });
+        answer = await legacyAuthorize(input, args);
       }
     } catch (err) {
       await commit({ ...apply({ kind: 'failed' }) });
       // The last attempt may have authorized before its answer was lost: release any such hold.
-      if (!(err instanceof ApplicationFailure && err.type === FAILURE_TYPES.CardUnavailable)) {
+      // The payment ends once the providers tried have answered for it (compensation retries).
+      if (oneStep) {
+        for (const p of mayHold) {
+          await compensationActs.releaseIfAuthorized({ paymentId: input.paymentId, provider: p });
+        }
+      } else if (!(err instanceof ApplicationFailure && err.type === FAILURE_TYPES.CardUnavailable)) {
         await compensationActs.releaseIfAuthorized({ paymentId: input.paymentId, provider: input.provider });
       }
+      return;
+    }
+    const res = answer.result;
+    if (res.outcome === 'authorized') {
+      const window = input.authorizationWindowMs ?? DEFAULT_AUTH_WINDOW_MS;
+      const expiresAt = res.captureBefore ?? new Date(Date.parse(input.createdAt) + window).toISOString();
+      const next = apply({
+        kind: 'authorized',
+        capture: res.captured || input.capture === 'automatic' ? 'automatic' : 'manual',
+      });
+      await commit({
+        ...next,
+        provider: answer.provider,
+        providerReference: res.providerReference,
+        authorizationExpiresAt: expiresAt,
+      });
+    } else {
+      await commit({
+        ...apply({ kind: 'declined' }),
+        provider: answer.provider,
+        providerReference: res.providerReference ?? null,
+        declineCode: res.declineCode,
+      });
     }
   }
+
+  setHandler(getPaymentQuery, view);
+  setHandler(
+    providerEventSignal,
+    providerEventHandler({
+      input,
+      state: () => s,
+      provider,
+      serial,
+      commit,
+      recordEvent: (e) => (oneStep ? local.recordEvent(e) : legacyRecordEvent(e)),
+      refundSucceededEvent,
+    }),
+  );
+  // POST /v1/payments (update-with-start) waits here for step 1, authorize(), and its projection.
+  setHandler(awaitAuthorizationUpdate, async () => {
+    await condition(() => s.status !== 'processing' && projected >= s.version);
+    return view();
+  });
+
+  setHandler(
+    captureUpdate,
+    (req) =>
+      serial(async () => {
+        reject(s, { kind: 'capture', amount: req.amount, final: req.final });
+        const t = transition(s, { kind: 'capture', amount: req.amount, final: req.final });
+        if (!t.ok) throw new Error('unreachable');
+        const n = s.captures.length + 1;
+        const res = await operationActs.capturePayment({
+          paymentId: input.paymentId,
+          provider: provider(),
+          providerReference: s.providerReference ?? '',
+          n,
+          amount: t.amount,
+          currency: input.currency,
+          final: t.next.amountCapturable === 0,
+        });
+        await commit({
+          ...t.next,
+          captures: [
+            ...s.captures,
+            { n, amount: t.amount, providerCaptureId: res.providerCaptureId, at: new Date().toISOString() },
+          ],
+        });
+        return view();
+      }),
+    {
+      validator: (req: CaptureRequest) =>
+        reject(s, { kind: 'capture', amount: req.amount, final: req.final }),
+    },
+  );
+
+  setHandler(
+    voidUpdate,
+    () =>
+      serial(async () => {
+        reject(s, { kind: 'void' });
+        await operationActs.voidPayment({
+          paymentId: input.paymentId,
+          provider: provider(),
+          providerReference: s.providerReference ?? '',
+        });
+        await commit(apply({ kind: 'void' }));
+        return view();
+      }),
+    { validator: () => reject(s, { kind: 'void' }) },
+  );
+
+  setHandler(
+    refundUpdate,
+    (req) =>
+      serial(async () => {
+        const existing = s.refunds.find((r) => r.id === req.refundId);
+        if (existing) return { refund: existing, payment: view() };
+        reject(s, { kind: 'refund', amount: req.amount });
+        const t = transition(s, { kind: 'refund', amount: req.amount });
+        if (!t.ok) throw new Error('unreachable');
+        const res = await operationActs.refundPayment({
+          paymentId: input.paymentId,
+          refundId: req.refundId,
+          provider: provider(),
+          providerReference: s.providerReference ?? '',
+          amount: t.amount,
+          currency: input.currency,
+          reason: req.reason,
+        });
+        const refund: RefundRecord = {
+          id: req.refundId,
+          paymentId: input.paymentId,
+          amount: t.amount,
+          status: res.status,
+          reason: req.reason,
+          providerRefundId: res.providerRefundId,
+          createdAt: req.createdAt,
+        };
+        await commit(
+          { ...t.next, refunds: [...s.refunds, refund] },
+          {
+            refund,
+            events: (at) => (refund.status === 'succeeded' ? [refundSucceededEvent(input, refund, at)] : []),
+          },
+        );
+        return { refund, payment: view() };
+      }),
+    {
+      validator: (req: RefundRequest) => {
+        if (s.refunds.some((r) => r.id === req.refundId)) return;
+        reject(s, { kind: 'refund', amount: req.amount });
+      },
+    },
+  );
+
+  // 1. Authorization (skipped when resumed through continue-as-new). Payments started before
+  // `one-step-writes` projected `processing` themselves; the API does it now, with the start.
+  if (s.status === 'processing' && !oneStep) {
+    await legacyProcessingStep({
+      clientId: input.clientId,
+      view: view(),
+      version: s.version,
+      // Retrying cannot store this payment's free text (merchantReference, description, metadata):
+      // end it `failed` without them, readable and announced, and never send it to a provider.
+      failWithoutFreeText: async () => {
+        freeTextRejected = true;
+        await commit({ ...apply({ kind: 'failed' }), declineCode: DATA_REJECTED_CODE });
+      },
+    });
+  }
+  if (s.status === 'processing') await authorize();
 
   // 2. Capture phase with the expiry timer.
   const capturing = (st: PaymentStatus) => st === 'authorized' || st === 'partially_captured';
@@ -344,7 +396,7 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
         if (!capturing(s.status)) return;
         await compensationActs.voidPayment({
           paymentId: input.paymentId,
-          provider: input.provider,
+          provider: provider(),
           providerReference: s.providerReference ?? '',
         });
         await commit(apply({ kind: 'expire' }));

@@ -14,11 +14,10 @@
  *     the API derived from (provider, event id): the outbox stores it once.
  *   - anything else is already reflected by our own operations and is ignored.
  */
-import { condition, defineSignal, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import { condition, defineSignal } from '@temporalio/workflow';
+import type { EventRecord } from '../domain/merchant-event';
 import type { PaymentInput, PaymentState, RefundRecord } from '../domain/payment';
 import { TERMINAL_STATUSES, transition } from '../domain/payment-state';
-import * as options from './activity-options';
 import type { Serial } from './serial';
 
 export interface ProviderEventSignal {
@@ -38,8 +37,6 @@ export interface ProviderEventSignal {
 
 export const providerEventSignal = defineSignal<[ProviderEventSignal]>('providerEvent');
 
-const acts = proxyActivities<ReturnType<typeof createActivities>>(options.projection);
-
 export const MERCHANT_EVENT_TYPES: Readonly<Record<string, string>> = {
   'dispute.opened': 'payment.dispute_opened',
   'dispute.closed': 'payment.dispute_closed',
@@ -47,11 +44,19 @@ export const MERCHANT_EVENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 export function providerEventHandler(ctx: {
-  input: () => PaymentInput;
+  input: PaymentInput;
   state: () => PaymentState;
+  /** The provider holding the payment (after failover, the winner): only it speaks for it. */
+  provider: () => string;
   serial: Serial;
-  commit: (next: PaymentState) => Promise<void>;
-  refundEventId: (refundId: string) => string;
+  /** The payment workflow's commit: state, projection, refund and events in one step. */
+  commit: (
+    next: PaymentState,
+    extra: { refund?: RefundRecord; events?: (at: string) => EventRecord[] },
+  ) => Promise<void>;
+  /** Append one merchant event that changes no state. */
+  recordEvent: (e: EventRecord) => Promise<void>;
+  refundSucceededEvent: (input: PaymentInput, refund: RefundRecord, at: string) => EventRecord;
 }) {
   const refundable = () => {
     const st = ctx.state().status;
@@ -59,12 +64,11 @@ export function providerEventHandler(ctx: {
   };
 
   return async (e: ProviderEventSignal): Promise<void> => {
-    const input = ctx.input();
-    // Only the provider that holds this payment speaks for it (after failover: the winner).
-    if (e.provider !== input.provider) return;
+    const input = ctx.input;
+    if (e.provider !== ctx.provider()) return;
     const merchantType = MERCHANT_EVENT_TYPES[e.kind];
     if (merchantType) {
-      await acts.recordEvent({
+      await ctx.recordEvent({
         id: e.merchantEventId,
         clientId: input.clientId,
         type: merchantType,
@@ -107,16 +111,10 @@ export function providerEventHandler(ctx: {
         providerRefundId: e.providerRefundId,
         createdAt: e.occurredAt,
       };
-      await acts.projectRefund(refund);
-      await ctx.commit({ ...t.next, refunds: [...s.refunds, refund] });
-      await acts.recordEvent({
-        id: ctx.refundEventId(refund.id),
-        clientId: input.clientId,
-        type: 'refund.succeeded',
-        resourceId: refund.id,
-        data: { ...refund },
-        createdAt: ctx.state().updatedAt,
-      });
+      await ctx.commit(
+        { ...t.next, refunds: [...s.refunds, refund] },
+        { refund, events: (at) => [ctx.refundSucceededEvent(input, refund, at)] },
+      );
     });
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Idempotency-Key handling for every mutating POST (API.md Conventions), scoped to the client.
  * The response (status + exact body bytes) is stored BEFORE it is sent, so a client that retries
- * the moment it gets an answer is replayed, never re-executed. 500s release the key: nothing was
- * promised, and every operation behind it is itself idempotent (deterministic workflow and update ids).
+ * the moment it gets an answer is replayed, never re-executed. Every 5xx (a 503 `provider_unavailable`
+ * included) releases the key: nothing final was promised, and every operation behind it is itself
+ * idempotent (deterministic workflow and update ids), so the retry re-attaches to it.
  */
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
@@ -10,14 +11,6 @@ import { AppError } from '../../domain/errors';
 import type { IdempotencyRepo } from '../../db/idempotency-repo';
 import { open, seal } from '../../security/envelope';
 import { retryWithBackoff } from '../../domain/backoff';
-
-function errorTypeOf(text: string): string | undefined {
-  try {
-    return (JSON.parse(text) as { error?: { type?: string } }).error?.type;
-  } catch {
-    return undefined;
-  }
-}
 
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
 
@@ -131,16 +124,18 @@ export function idempotency(repo: IdempotencyRepo, secret: Buffer) {
           : Buffer.isBuffer(body)
             ? body.toString('utf8')
             : JSON.stringify(body ?? '');
-      // Only a provider outage's 503 is kept for the key; any other 5xx (a bug, PostgreSQL or
-      // Temporal down) promised nothing and releases it. A release that fails because the database
-      // is down is retried in the background, so the key does not stay in flight until its lease ends.
-      const keep =
-        res.statusCode < 500 || (res.statusCode === 503 && errorTypeOf(text) === 'provider_unavailable');
-      const done = keep
-        ? repo.complete(clientId, keyMac, res.statusCode, toStore(clientId, keyMac, text))
-        : repo.release(clientId, keyMac).catch(() => {
-            void retryWithBackoff(() => repo.release(clientId, keyMac), { attempts: 8 });
-          });
+      // A 5xx is never the key's answer: a bug or PostgreSQL / Temporal down promised nothing, and a
+      // 503 `provider_unavailable` means the outcome is not known yet. Releasing the key lets the
+      // same-key retry run again and re-attach to the same workflow and update (ids derived from
+      // client + key + body), answering the outcome once known, which is then kept and replayed.
+      // A release that fails because the database is down is retried in the background, so the key
+      // does not stay in flight until its lease ends.
+      const done =
+        res.statusCode < 500
+          ? repo.complete(clientId, keyMac, res.statusCode, toStore(clientId, keyMac, text))
+          : repo.release(clientId, keyMac).catch(() => {
+              void retryWithBackoff(() => repo.release(clientId, keyMac), { attempts: 8 });
+            });
       done.then(
         () => send(body),
         () => send(body),

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { PAYMENT_STATUSES } from '../../domain/payment-state';
 import type { PaymentsService } from '../payments-service';
 import { amount, currency, freeText, idString, listQuery, metadata, noBody, parse } from '../validation';
+import { PROVIDER_NAMES } from '../../domain/providers';
 
 export const CreatePaymentBody = z
   .object({
@@ -12,7 +13,7 @@ export const CreatePaymentBody = z
     currency,
     paymentMethod: z.object({ token: idString('tok') }).strict(),
     capture: z.enum(['manual', 'automatic']),
-    provider: z.enum(['stripe', 'braintree', 'sandbox']).optional(),
+    provider: z.enum(PROVIDER_NAMES).optional(),
     merchantReference: freeText(255).optional(),
     description: freeText(1000).optional(),
     metadata: metadata.optional(),

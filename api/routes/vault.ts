@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import { createRouter } from '../router';
 import { z } from 'zod';
 import { notFound } from '../../domain/errors';
-import type { Vault } from '../../security/vault';
+import type { Vault } from '../../vault/vault';
 import { freeText, noBody, parse } from '../validation';
 
 export const TokenizeBody = z

@@ -36,7 +36,7 @@ export interface ProviderWebhookDeps {
   verifiers: Map<ProviderName, WebhookVerifier>;
   webhooks: WebhooksRepo;
   temporal?: Client | undefined;
-  /** Bank deposit events (issue 7's service); bank_account.* events are ignored without it. */
+  /** Bank deposit events (the bank-accounts service); bank_account.* events are ignored without it. */
   bankAccounts?: { applyBankProviderEvent(e: ProviderEvent): Promise<{ outcome: string }> } | undefined;
   logger: Logger;
 }

@@ -7,6 +7,12 @@ import type { PaymentView } from '../../domain/payment';
 
 export function createNoopActivities() {
   return {
+    async commitPaymentStep(_step: {
+      clientId: string;
+      view: PaymentView;
+      version: number;
+      events: Array<Record<string, unknown>>;
+    }): Promise<void> {},
     async projectPayment(_a: { clientId: string; view: PaymentView; version: number }): Promise<void> {},
     async recordEvent(_e: {
       id: string;

@@ -4,11 +4,12 @@
  * left is Temporal's own cost for the shape.
  *
  * sameShapeWorkflow: the command sequence of workflows/payment.ts for authorize (manual) + capture,
- *   step for step: project `processing`; a patch marker where paymentWorkflow calls
- *   patched('provider-failover'); routeAuthorization + authorizePayment on the card queue; commit
- *   (search-attribute upsert on a status change, projectPayment, recordEvent); the expiry timer
- *   while authorized; the capture update (serialized, capturePayment on the card queue, commit);
- *   the refund-window timer. Same activity option sets, same payload shapes (domain/payment views).
+ *   step for step: a patch marker where paymentWorkflow calls patched('one-step-writes');
+ *   authorizePayment on the card queue; commit (search-attribute upsert on a status change, one
+ *   local activity for the step's writes); the expiry timer while authorized; the capture update
+ *   (serialized, capturePayment on the card queue, commit); the refund-window timer. Same activity
+ *   option sets, same payload shapes (domain/payment views). The `processing` projection is the
+ *   API's, outside the workflow, as in Settle.
  * minimalWorkflow: what the same business needs at the least: an authorize update (sent with
  *   update-with-start) that makes one provider call, a capture update that makes one, then done.
  *   By default the calls run on the card queue, as Settle's provider calls must (the card-data
@@ -23,6 +24,7 @@ import {
   defineUpdate,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -47,7 +49,7 @@ export const shapeCaptureUpdate = defineUpdate<PaymentView, [{ amount?: number }
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function sameShapeWorkflow(input: PaymentInput): Promise<PaymentView> {
-  const acts = proxyActivities<Acts>(options.projection);
+  const local = proxyLocalActivities<Acts>(options.localWrite);
   const card = (opts: typeof options.authorize) =>
     proxyActivities<Acts>({ ...opts, taskQueue: input.cardTaskQueue });
   let s: PaymentState = initialState(input);
@@ -69,14 +71,20 @@ export async function sameShapeWorkflow(input: PaymentInput): Promise<PaymentVie
     s = { ...next, version: s.version + 1, updatedAt: new Date().toISOString() };
     if (statusChanged) upsertSearchAttributes([{ key: SA_STATUS, value: s.status }]);
     const snapshot = toView(input, s);
-    await acts.projectPayment({ clientId: input.clientId, view: snapshot, version: s.version });
-    await acts.recordEvent({
-      id: `evt_${input.paymentId}v${s.version}`,
+    await local.commitPaymentStep({
       clientId: input.clientId,
-      type: `payment.${s.status}`,
-      resourceId: input.paymentId,
-      data: { ...snapshot },
-      createdAt: s.updatedAt,
+      view: snapshot,
+      version: s.version,
+      events: [
+        {
+          id: `evt_${input.paymentId}v${s.version}`,
+          clientId: input.clientId,
+          type: `payment.${s.status}`,
+          resourceId: input.paymentId,
+          data: { ...snapshot },
+          createdAt: s.updatedAt,
+        },
+      ],
     });
     projected = Math.max(projected, s.version);
   }
@@ -124,13 +132,11 @@ export async function sameShapeWorkflow(input: PaymentInput): Promise<PaymentVie
     { validator: rejectCapture },
   );
 
-  await acts.projectPayment({ clientId: input.clientId, view: toView(input, s), version: s.version });
-  // paymentWorkflow's patched('provider-failover') records a marker in every new history.
+  // paymentWorkflow's patched('one-step-writes') records a marker in every new history.
   patched('bench-same-shape');
-  const route = await card(options.routing).routeAuthorization({ preferred: input.provider });
   const res = await card(options.authorize).authorizePayment({
     paymentId: input.paymentId,
-    provider: route[0] ?? input.provider,
+    provider: input.provider,
     amount: input.amount,
     currency: input.currency,
   });

@@ -12,7 +12,7 @@
  */
 import Stripe from 'stripe';
 import { createProviderRegistry } from '../../activities/providers/registry';
-import { createCircuitBreaker, withCircuitBreaker } from '../../activities/providers/routing';
+import { createCircuitBreaker, withCircuitBreaker } from '../../activities/providers/breaker';
 import { createSandboxProvider } from '../../activities/providers/sandbox/adapter';
 import { createStripeProvider } from '../../activities/providers/stripe/adapter';
 import {

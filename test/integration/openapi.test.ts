@@ -1,5 +1,5 @@
 /** GET /openapi.json documents every route the app serves (API.md: implementer's choices live there). */
-import { listRoutes } from '../../api/route-list';
+import { listRoutes } from '../support/route-list';
 import { startStack, type Stack } from '../support/stack';
 
 let stack: Stack;

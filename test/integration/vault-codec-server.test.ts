@@ -8,9 +8,10 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { createCodecServer } from '../../api/codec-server';
 import { createOperatorsRepo } from '../../db/operators-repo';
 import { createPool, type Pool } from '../../db/pool';
-import { createEncryptionCodec, keyringFromHierarchy } from '../../security/payload-codec';
+import { createEncryptionCodec } from '../../security/payload-codec';
+import { keyringFromHierarchy } from '../../vault/payload-keyring';
 import { createTokenService } from '../../security/tokens';
-import { auditHookFor, createKeyHierarchyFromConfig } from '../../security/vault-factory';
+import { auditHookFor, createKeyHierarchyFromConfig } from '../../vault/vault-factory';
 import { testDatabaseUrl } from '../support/vault-fixtures';
 
 const UI = 'http://localhost:8233';

@@ -6,9 +6,9 @@
 import { createPool, type Pool } from '../../db/pool';
 import { createKeysRepo } from '../../db/keys-repo';
 import { open } from '../../security/envelope';
-import { startCvcSweeper } from '../../security/cvc-sweeper';
-import { wrappingKeyContext } from '../../security/key-hierarchy';
-import { dataKeyAad } from '../../security/vault';
+import { startCvcSweeper } from '../../vault/cvc-sweeper';
+import { wrappingKeyContext } from '../../vault/key-hierarchy';
+import { dataKeyAad } from '../../vault/vault';
 import { startMoto, type Moto } from '../support/moto';
 import {
   countingKms,

@@ -6,7 +6,7 @@
  */
 import { createKeysRepo } from '../../db/keys-repo';
 import { createPool, type Pool } from '../../db/pool';
-import { createKeyRotation, kekStatus, type RewrapProgress } from '../../security/key-rotation';
+import { createKeyRotation, kekStatus, type RewrapProgress } from '../../vault/key-rotation';
 import { startMoto, type Moto } from '../support/moto';
 import {
   countingKms,

@@ -15,7 +15,7 @@ jest.setTimeout(120_000);
 
 const corpus = loadCorpus();
 
-/** The flows API.md and issue 3 require the corpus to cover. */
+/** The flows API.md describes; each needs a recorded history so a change that breaks one fails replay. */
 const REQUIRED = [
   'authorize-manual',
   'authorize-automatic',

@@ -8,8 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
-import { codecShape } from '../../api/codec-server-main';
-import { parseEnv } from '../../domain/config';
+import { codecShape, parseEnv } from '../../config/shapes';
 import { startStack, testEnv, testKeyEnv, type Stack } from '../support/stack';
 
 const ROOT = path.join(__dirname, '../..');

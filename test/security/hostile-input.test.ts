@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { errorHandler, requestId } from '../../api/middleware/common';
-import { listRoutes } from '../../api/route-list';
+import { listRoutes } from '../support/route-list';
 import { createApiServer } from '../../api/server';
 import { createLogger } from '../../security/logger';
 import { containsCardNumber } from '../../security/redaction';

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
-import { listRoutes } from '../../api/route-list';
+import { listRoutes } from '../support/route-list';
 import { malformedRequestResponse } from '../../api/client-error';
 import { createApiServer } from '../../api/server';
 import { newId, type IdPrefix } from '../../domain/ids';

@@ -7,7 +7,7 @@
  */
 import * as passwords from '../../security/passwords';
 import * as totp from '../../security/totp';
-import { manualClock } from '../../security/clock';
+import { manualClock } from '../support/manual-clock';
 import { startStack, type Stack } from '../support/stack';
 
 const clock = manualClock(new Date('2031-03-01T00:00:10Z'));

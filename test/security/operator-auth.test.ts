@@ -5,7 +5,7 @@
  * that look the same whatever the cause. Time is a manual clock: no sleeping.
  */
 import { provisionOperator } from '../../cli/operators';
-import { manualClock } from '../../security/clock';
+import { manualClock } from '../support/manual-clock';
 import { totpCode } from '../../security/totp';
 import { startStack, type Stack } from '../support/stack';
 

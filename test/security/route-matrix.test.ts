@@ -6,7 +6,7 @@
  * explicitly trusted loopback proxy). Zero unexpected 2xx: a denied call is exactly 401 or 403.
  */
 import type { Role } from '../../db/clients-repo';
-import { listRoutes } from '../../api/route-list';
+import { listRoutes } from '../support/route-list';
 import { startStack, type Stack } from '../support/stack';
 
 type Cls = 'public' | 'self' | 'business' | 'audit' | 'admin';

@@ -20,7 +20,10 @@ let port: number;
 let dir: string;
 
 beforeAll(async () => {
-  stack = await startStack({ workers: false, rateLimits: { authPerMinute: 3, clientPerMinute: 5 } });
+  stack = await startStack({
+    workers: false,
+    rateLimits: { authPerMinute: 3, clientLimit: 5, clientWindowMs: 60_000 },
+  });
   dir = makeTestCert('settle-tls-').dir;
   server = createApiServer(stack.app, {
     cert: fs.readFileSync(path.join(dir, 'cert.pem')),

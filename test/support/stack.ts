@@ -19,6 +19,7 @@ import { provisionOperator } from '../../cli/operators';
 import { systemClock, type Clock } from '../../security/clock';
 import { createIdempotencyRepo } from '../../db/idempotency-repo';
 import { createPaymentsRepo } from '../../db/payments-repo';
+import { createProviderRoutesRepo } from '../../db/provider-routes-repo';
 import { createPool, type Pool } from '../../db/pool';
 import { newId } from '../../domain/ids';
 import { createProviderRegistry, type ProviderRegistry } from '../../activities/providers/registry';
@@ -26,8 +27,8 @@ import { createSandboxProvider } from '../../activities/providers/sandbox/adapte
 import { createLogger } from '../../security/logger';
 import { hashSecret, newClientSecret } from '../../security/passwords';
 import { createTokenService, type TokenService } from '../../security/tokens';
-import { configurePayloadEncryption, createVaultFromConfig } from '../../security/vault-factory';
-import type { Vault } from '../../security/vault';
+import { configurePayloadEncryption, createVaultFromConfig } from '../../vault/vault-factory';
+import type { Vault } from '../../vault/vault';
 import { createCardWorker } from '../../workers/card-worker';
 import { createPaymentWorker } from '../../workers/payment-worker';
 import { createWebhookWorker } from '../../workers/webhook-worker';
@@ -36,7 +37,7 @@ import { dataConverter } from '../../workflows/data-converter';
 import { createBankAccountsService, type BankAccountsService } from '../../api/bank-accounts-service';
 import { createSandboxBankProvider } from '../../activities/providers/sandbox/bank';
 import { createBankAccountsRepo } from '../../db/bank-accounts-repo';
-import { bankSecretsFromConfig, type BankSecrets } from '../../security/bank-secrets';
+import { bankSecretsFromConfig, type BankSecrets } from '../../vault/bank-secrets';
 import { createWebhooksRepo, type WebhooksRepo } from '../../db/webhooks-repo';
 import type { UrlPolicy } from '../../security/url-guard';
 import type { WebhookVerifier } from '../../workers/providers';
@@ -71,10 +72,10 @@ export interface Stack {
   ): Promise<{ id: string; username: string; password: string; totpSecret: string }>;
   /** An operator with a live server-side session and a token for it (skips the login round trip). */
   operatorAuth(role: OperatorRole): Promise<{ operatorId: string; sid: string; authorization: string }>;
-  /** Bank accounts (issue 7): the service (applyBankProviderEvent) and the secrets (test MACs). */
+  /** Bank accounts: the service (applyBankProviderEvent) and the secrets (test MACs). */
   bankAccounts: BankAccountsService;
   bankSecrets: BankSecrets;
-  /** Webhooks in/out (issue 4): the repository and the key that seals endpoint secrets. */
+  /** Webhooks in/out: the repository and the key that seals endpoint secrets. */
   webhooks: WebhooksRepo;
   webhookKey: Buffer;
   stop(): Promise<void>;
@@ -123,7 +124,7 @@ type StackOptions = {
   /** Bank verification window / reminders (short in tests) and the sandbox bank's hang time. */
   bank?: { windowMs?: number; reminderAfterMs?: number[]; hangMs?: number };
   /**
-   * Webhooks (issue 4): provider webhook verifiers, and a merchant-webhook dispatcher for this
+   * Webhooks: provider webhook verifiers, and a merchant-webhook dispatcher for this
    * stack's task queue (only tests about merchant webhooks start one: it claims every outbox event).
    */
   webhooks?: {
@@ -293,6 +294,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     payments: createPaymentsService({
       client,
       payments: createPaymentsRepo(pool),
+      routes: createProviderRoutesRepo(pool),
       vault,
       taskQueue,
       cardTaskQueue,
@@ -320,7 +322,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     operators,
     totpKey,
     clock,
-    rateLimits: opts.rateLimits ?? { authPerMinute: 100_000, clientPerMinute: 100_000 },
+    rateLimits: opts.rateLimits ?? { authPerMinute: 100_000, clientLimit: 100_000, clientWindowMs: 1_000 },
   });
 
   if (opts.webhooks?.dispatcher && opts.workers !== false) {

@@ -11,8 +11,8 @@ import {
   createKeyHierarchyFromConfig,
   createVaultFromConfig,
   type KeyConfig,
-} from '../../security/vault-factory';
-import type { AuditHook } from '../../security/vault';
+} from '../../vault/vault-factory';
+import type { AuditHook } from '../../vault/vault';
 import { MOTO_CREDENTIALS, MOTO_REGION, type Moto } from './moto';
 
 export interface CountingProvider extends KeyProvider {

@@ -14,7 +14,8 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { createPaymentsService, type PaymentsService } from '../../api/payments-service';
 import { errorHandler, requestId } from '../../api/middleware/common';
 import type { PaymentsRepo } from '../../db/payments-repo';
-import type { Vault } from '../../security/vault';
+import type { ProviderRoutesRepo } from '../../db/provider-routes-repo';
+import type { Vault } from '../../vault/vault';
 import { createLogger } from '../../security/logger';
 
 const silent = createLogger({ level: 'silent' });
@@ -36,7 +37,12 @@ function serviceFailingWith(err: unknown): PaymentsService {
   } as unknown as Client;
   return createPaymentsService({
     client,
-    payments: { exists: async () => true, get: async () => undefined } as unknown as PaymentsRepo,
+    payments: {
+      exists: async () => true,
+      get: async () => undefined,
+      upsert: async () => undefined,
+    } as unknown as PaymentsRepo,
+    routes: { get: async () => undefined } as unknown as ProviderRoutesRepo,
     vault: {
       metadata: async () => ({ token: 'tok_x', legalEntity: 'default', brand: 'visa', last4: '4242' }),
     } as unknown as Vault,

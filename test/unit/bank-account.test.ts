@@ -1,4 +1,4 @@
-/** Bank-account rules (domain/bank-account.ts) and secrets (security/bank-secrets.ts). */
+/** Bank-account rules (domain/bank-account.ts) and secrets (vault/bank-secrets.ts). */
 import { randomBytes } from 'node:crypto';
 import {
   bankEventId,
@@ -7,7 +7,7 @@ import {
   validateRoutingNumber,
 } from '../../domain/bank-account';
 import { hasPrefix } from '../../domain/ids';
-import { createBankSecrets } from '../../security/bank-secrets';
+import { createBankSecrets } from '../../vault/bank-secrets';
 import { LocalKeyProvider } from '../../security/key-provider';
 
 describe('ABA routing numbers', () => {

@@ -15,7 +15,7 @@ import {
   type PaymentProvider,
   type ProviderPaymentSnapshot,
 } from '../../activities/providers/types';
-import type { Vault } from '../../security/vault';
+import type { Vault } from '../../vault/vault';
 
 const none = () => undefined;
 const quiet: Logger = { log: none, trace: none, debug: none, info: none, warn: none, error: none };

@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { apiShape } from '../../api/config';
-import { cardWorkerShape, webhookWorkerShape, workerShape } from '../../workers/config';
+import { apiShape, cardWorkerShape, paymentWorkerShape, webhookWorkerShape } from '../../config/shapes';
 
 type Service = {
   environment?: Record<string, string>;
@@ -53,7 +52,7 @@ test('the stack has PostgreSQL, Temporal, its UI, the API and both workers', () 
 
 test.each([
   ['api', apiShape, 'dist/api/server.js'],
-  ['payment-worker', workerShape, 'dist/workers/payment-worker.js'],
+  ['payment-worker', paymentWorkerShape, 'dist/workers/payment-worker.js'],
   ['webhook-worker', webhookWorkerShape, 'dist/workers/webhook-worker.js'],
   ['card-worker', cardWorkerShape, 'dist/workers/card-worker.js'],
 ] as const)(

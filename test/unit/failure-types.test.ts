@@ -7,7 +7,18 @@ import path from 'node:path';
 import { FAILURE_TYPES } from '../../domain/errors';
 
 const ROOT = path.join(__dirname, '../..');
-const DIRS = ['activities', 'api', 'cli', 'db', 'domain', 'security', 'workers', 'workflows', 'scripts'];
+const DIRS = [
+  'activities',
+  'api',
+  'cli',
+  'db',
+  'domain',
+  'security',
+  'vault',
+  'workers',
+  'workflows',
+  'scripts',
+];
 const DEFINITION = path.join('domain', 'errors.ts');
 
 function* sources(dir: string): Generator<string> {

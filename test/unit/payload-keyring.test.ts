@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createEncryptionCodec } from '../../security/payload-codec';
-import { createCachingKeyring, type PayloadKeySource } from '../../security/payload-keyring';
+import { createCachingKeyring, type PayloadKeySource } from '../../vault/payload-keyring';
 
 interface FakeSource extends PayloadKeySource {
   down: boolean;

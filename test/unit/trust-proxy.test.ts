@@ -5,8 +5,7 @@
  * refused at start, naming the variable. Proxy lists of real size still load.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { loadApiConfig } from '../../api/config';
-import { ConfigError } from '../../domain/config';
+import { ConfigError, loadApiConfig } from '../../config/shapes';
 
 const env = (SETTLE_TRUST_PROXY: string) => ({
   DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',

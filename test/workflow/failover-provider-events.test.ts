@@ -1,5 +1,5 @@
 /**
- * paymentWorkflow's failover step (workflows/authorize-with-failover.ts) and its `providerEvent`
+ * paymentWorkflow's failover step (authorize() in workflows/payment.ts) and its `providerEvent`
  * signal (workflows/provider-events.ts) on the time-skipping server, with fake activities typed from
  * createActivities, createCardActivities and createRoutingActivities.
  *
@@ -12,7 +12,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { createActivities } from '../../activities';
+import { historyToCorpusJSON } from '../../cli/workflows';
+import type { PaymentStep } from '../../db/payments-repo';
+import type { ProviderName } from '../../domain/providers';
 import type { createCardActivities } from '../../activities/card-activities';
 import type { createRoutingActivities } from '../../activities/providers/routing';
 import type { PaymentInput } from '../../domain/payment';
@@ -59,6 +64,7 @@ function fakes(route: string[], authorize: All['authorizePayment']) {
       return Promise.resolve(value(a));
     };
   const acts: All = {
+    commitPaymentStep: r('commitPaymentStep', () => undefined),
     projectPayment: r('projectPayment', () => undefined),
     projectRefund: r('projectRefund', () => undefined),
     recordEvent: r('recordEvent', () => undefined),
@@ -74,7 +80,7 @@ function fakes(route: string[], authorize: All['authorizePayment']) {
     destroyExpiredCvcs: () => Promise.resolve(0),
   };
   const of = (name: string) => calls.filter((c) => c.name === name).map((c) => c.arg);
-  return { acts, of };
+  return { acts, of, route };
 }
 
 let n = 0;
@@ -96,6 +102,8 @@ async function withWorker(
     last4: '4242',
     createdAt: new Date(await env.currentTimeMs()).toISOString(),
     cardTaskQueue: taskQueue,
+    // The API decides the route from the merchant's rule when it starts the payment.
+    route: f.route as ProviderName[],
   };
   await runTestWorker(env, { taskQueue, activities: f.acts }, () => body({ input, taskQueue }));
 }
@@ -118,6 +126,11 @@ test('an unavailable provider fails over; the winner holds the payment and the l
     });
     const view = await handle.result(); // no capture: voided at expiry, at the provider holding it
     expect(view).toMatchObject({ status: 'expired', provider: 'sandbox', providerReference: 'sbx_ref' });
+    // RECORD_REPLAY=1 keeps this run as the corpus's failover history.
+    if (process.env.RECORD_REPLAY) {
+      const file = path.join(__dirname, '../replay/histories/failover-release-expiry.json');
+      fs.writeFileSync(file, `${historyToCorpusJSON(await handle.fetchHistory())}\n`);
+    }
   });
   const auths = f.of('authorizePayment').map((a) => a.provider);
   expect(auths.filter((p) => p === 'stripe').length).toBe(3); // the authorizeFailover option set
@@ -193,13 +206,14 @@ test('an early provider refund waits for capturing to end, then applies once', a
     });
     await handle.terminate('test done');
   });
-  expect(f.of('projectRefund')).toEqual([
+  const steps = f.of('commitPaymentStep') as unknown as PaymentStep[];
+  expect(steps.flatMap((st) => (st.refund ? [st.refund] : []))).toEqual([
     expect.objectContaining({
       id: 're_providerevent0000000001',
       amount: 150,
       providerRefundId: 'sbxre_provider_1',
     }),
   ]);
-  expect(f.of('recordEvent').filter((e) => e.type === 'refund.succeeded')).toHaveLength(1);
+  expect(steps.flatMap((st) => st.events).filter((e) => e.type === 'refund.succeeded')).toHaveLength(1);
   expect(f.of('refundPayment')).toEqual([]); // nothing sent to the provider: it already refunded
 });

@@ -39,6 +39,10 @@ function fakes(authorize: AuthorizeImpl) {
   const events: EventRecord[] = [];
   const rec = (name: string, arg: unknown) => calls.push({ name, arg });
   const acts: AllActivities = {
+    async commitPaymentStep(step) {
+      rec('commitPaymentStep', step);
+      events.push(...step.events);
+    },
     async projectPayment(a) {
       rec('projectPayment', a);
     },

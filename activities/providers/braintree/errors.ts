@@ -16,6 +16,9 @@
  */
 import { ProviderError, type DeclineCode } from '../types';
 import { gatewayRejectionDeclineCode, processorDeclineCode } from './transformers';
+import type { BraintreeFailedResult } from './sdk-types';
+
+export type { BraintreeFailedResult };
 
 export type CallKind = 'read' | 'write';
 
@@ -120,13 +123,6 @@ export function classifyBraintreeThrown(err: unknown, call: CallKind): ProviderE
 }
 
 /** The parts of an SDK result (`success: false`) we read. */
-export interface BraintreeFailedResult {
-  success: boolean;
-  transaction?:
-    | { status?: string; processorResponseCode?: string | null; gatewayRejectionReason?: string | null }
-    | undefined;
-  errors?: { deepErrors(): Array<{ code?: unknown }> } | undefined;
-}
 
 export type ResultClassification =
   { kind: 'decline'; declineCode: DeclineCode } | { kind: 'error'; error: ProviderError };

@@ -1,9 +1,24 @@
 /**
- * Pure maps from Braintree's vocabulary onto Settle's normalized provider types. No SDK calls, no I/O:
- * unit-tested as tables (test/unit/providers/braintree-transformers.test.ts).
+ * Pure maps between Settle's normalized provider types and Braintree's, both directions (hyperswitch
+ * style): request builders (our request -> SDK arguments, with the deterministic orderId that the
+ * lookup guards of adapter.ts find again) and response maps (SDK transactions -> our results). No SDK
+ * calls, no I/O: unit-tested as tables (test/unit/providers/braintree-transformers.test.ts).
  */
-import type { DeclineCode, ProviderPaymentSnapshot, RefundResult } from '../types';
+import { decimalStringToMinor, minorToDecimalString } from '../../../domain/money';
+import {
+  declineMessage,
+  ProviderError,
+  type AuthorizeRequest,
+  type AuthorizeResult,
+  type CaptureRequest,
+  type CaptureResult,
+  type DeclineCode,
+  type ProviderPaymentSnapshot,
+  type RefundRequest,
+  type RefundResult,
+} from '../types';
 import type { ProviderEventKind } from '../../../domain/providers';
+import type { BtTransaction } from './sdk-types';
 
 export type SnapshotStatus = NonNullable<ProviderPaymentSnapshot['status']>;
 
@@ -71,7 +86,7 @@ export function processorDeclineCode(code: string | null | undefined): DeclineCo
 }
 
 /** One card-free message table for every provider (providers/types.ts). */
-export { declineMessage } from '../types';
+export { declineMessage };
 
 /** gateway_rejection_reason (the merchant's own risk rules) -> DeclineCode. */
 export function gatewayRejectionDeclineCode(reason: string | null | undefined): DeclineCode {
@@ -136,4 +151,250 @@ export function braintreeEventKind(kind: string, transactionType?: string | null
 export function paymentIdFromOrderId(orderId: string | null | undefined): string | undefined {
   if (!orderId) return undefined;
   return orderId.split(':')[0] || undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests: our arguments -> SDK arguments. Braintree has no idempotency keys: the orderId each
+// write carries is deterministic, and the adapter looks it up before writing (see its header).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The merchant account charging `currency`, when accounts are configured. Without one in this
+ * currency Braintree would charge the default account's currency: refuse before sending anything.
+ */
+export function merchantAccountFor(
+  merchantAccountIds: Record<string, string> | undefined,
+  currency: string,
+): string | undefined {
+  if (!merchantAccountIds) return undefined;
+  const id = merchantAccountIds[currency.toUpperCase()];
+  if (!id)
+    throw ProviderError.invalid('braintree', `No Braintree merchant account for ${currency.toUpperCase()}`);
+  return id;
+}
+
+/**
+ * transaction.sale attributes: orderId = our payment id (the authorize guard searches by it);
+ * options.submitForSettlement only for automatic capture, without it the sale is an authorization.
+ * `currency` is the normalized ISO code.
+ */
+export function saleRequest(
+  req: AuthorizeRequest,
+  currency: string,
+  merchantAccountId: string | undefined,
+): Record<string, unknown> {
+  return {
+    amount: minorToDecimalString(req.amount, currency),
+    orderId: req.paymentId,
+    ...(merchantAccountId ? { merchantAccountId } : {}),
+    creditCard: {
+      number: req.card.number,
+      expirationMonth: String(req.card.expMonth).padStart(2, '0'),
+      expirationYear: String(req.card.expYear),
+      ...(req.card.cvc ? { cvv: req.card.cvc } : {}),
+      ...(req.card.holderName ? { cardholderName: req.card.holderName } : {}),
+    },
+    options: { submitForSettlement: req.capture === 'automatic' },
+  };
+}
+
+/** What a capture does, given the sale and its partial settlements (children) as they are now. */
+export type CapturePlan =
+  | { kind: 'done'; result: CaptureResult }
+  | { kind: 'submitForSettlement'; id: string; amount: string }
+  | { kind: 'submitForPartialSettlement'; id: string; amount: string; options: Record<string, unknown> };
+
+export function capturePlan(
+  req: CaptureRequest,
+  sale: BtTransaction,
+  children: BtTransaction[],
+): CapturePlan {
+  const amount = minorToDecimalString(req.amount, sale.currencyIsoCode);
+  // Guard: this capture already happened?
+  const mine = children.find((c) => c.orderId === req.idempotencyKey);
+  if (mine) return { kind: 'done', result: { providerCaptureId: mine.id, amount: toMinor(mine) } };
+  if (children.length === 0 && CAPTURED_STATUSES.has(sale.status))
+    return { kind: 'done', result: { providerCaptureId: sale.id, amount: toMinor(sale) } };
+
+  // One capture for the whole payment: settle the sale itself (amount may be lower: the rest is released).
+  if (children.length === 0 && req.final) return { kind: 'submitForSettlement', id: sale.id, amount };
+  // Several captures: each is a child transaction tagged with this capture's deterministic key.
+  return {
+    kind: 'submitForPartialSettlement',
+    id: sale.id,
+    amount,
+    options: { orderId: req.idempotencyKey, ...(req.final ? { finalCapture: true } : {}) },
+  };
+}
+
+/** A settled transaction with the refunds made against it so far. */
+export interface RefundTarget {
+  t: BtTransaction;
+  refunds: BtTransaction[];
+}
+
+export interface RefundPlan {
+  /** Refunds an earlier attempt already made for this key, still live. */
+  made: BtTransaction[];
+  /** transaction.refund(id, options) calls to send, in order. */
+  pieces: Array<{ id: string; options: { amount: string; orderId: string } }>;
+  /** More was asked than is left to refund; nothing is planned for the excess. */
+  excess: boolean;
+}
+
+/**
+ * The refund against the settled sale, or spread over its partial settlements (each is its own
+ * settled transaction). Refunds whose orderId is this refund's key (or `${key}#n` for pieces) were
+ * made by an earlier attempt: only the remainder is planned.
+ */
+export function refundPlan(req: RefundRequest, targets: RefundTarget[]): RefundPlan {
+  const isMine = (r: BtTransaction) =>
+    r.orderId === req.idempotencyKey || (r.orderId ?? '').startsWith(`${req.idempotencyKey}#`);
+  const mine = targets.flatMap((x) => x.refunds.filter(isMine));
+  const made = mine.filter((r) => refundTransactionStatus(r.status) !== 'failed');
+  let remaining = req.amount - made.reduce((sum, r) => sum + toMinor(r), 0);
+  let piece = mine.length;
+  const pieces: RefundPlan['pieces'] = [];
+
+  for (const { t, refunds } of targets) {
+    if (remaining <= 0) break;
+    const refundable =
+      toMinor(t) -
+      refunds
+        .filter((r) => refundTransactionStatus(r.status) !== 'failed')
+        .reduce((sum, r) => sum + toMinor(r), 0);
+    const part = Math.min(remaining, refundable);
+    if (part <= 0) continue;
+    const orderId = piece === 0 ? req.idempotencyKey : `${req.idempotencyKey}#${piece}`;
+    pieces.push({ id: t.id, options: { amount: minorToDecimalString(part, t.currencyIsoCode), orderId } });
+    remaining -= part;
+    piece += 1;
+  }
+  return { made, pieces, excess: remaining > 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses: SDK transactions -> our results.
+// ---------------------------------------------------------------------------------------------
+
+export function toMinor(t: { amount: string; currencyIsoCode: string }): number {
+  return decimalStringToMinor(t.amount, t.currencyIsoCode);
+}
+
+export function authorizedResult(t: BtTransaction): AuthorizeResult {
+  return {
+    outcome: 'authorized',
+    providerReference: t.id,
+    captured: CAPTURED_STATUSES.has(t.status),
+    captureBefore: isoOrUndefined(t.authorizationExpiresAt),
+  };
+}
+
+export function declinedResult(t: BtTransaction | undefined, code: DeclineCode): AuthorizeResult {
+  return {
+    outcome: 'declined',
+    providerReference: t?.id,
+    declineCode: code,
+    message: declineMessage(code),
+  };
+}
+
+export function declineCodeOf(t: BtTransaction): DeclineCode {
+  return t.status === 'gateway_rejected'
+    ? gatewayRejectionDeclineCode(t.gatewayRejectionReason)
+    : processorDeclineCode(t.processorResponseCode);
+}
+
+/**
+ * The authorize guard: what earlier sales for this payment (searched by orderId) already answered.
+ * A live one is reused; a processor_declined / gateway_rejected one is the same decline (the issuer
+ * already answered). `failed` (processor unreachable), voided and expired ones are ignored.
+ */
+export function previousAuthorization(previous: BtTransaction[]): AuthorizeResult | undefined {
+  const live = newest(previous.filter((t) => LIVE_STATUSES.has(t.status)));
+  if (live) return authorizedResult(live);
+  const declined = newest(
+    previous.filter((t) => t.status === 'processor_declined' || t.status === 'gateway_rejected'),
+  );
+  return declined ? declinedResult(declined, declineCodeOf(declined)) : undefined;
+}
+
+/** The sale sync reports when found by orderId: `failed` sales never held money, the live one wins. */
+export function pickSale(found: BtTransaction[]): BtTransaction | undefined {
+  const candidates = found.filter((t) => t.status !== 'failed');
+  return newest(candidates.filter((t) => LIVE_STATUSES.has(t.status))) ?? newest(candidates);
+}
+
+/** The refunds made (at least one) -> one result: failed if any failed, succeeded if all did. */
+export function refundResultFromTransactions(made: BtTransaction[]): RefundResult {
+  const first = made[0];
+  if (!first) throw ProviderError.invalid('braintree', 'Nothing to refund at Braintree', 422);
+  const statuses = made.map((r) => refundTransactionStatus(r.status));
+  const status = statuses.includes('failed')
+    ? 'failed'
+    : statuses.every((s) => s === 'succeeded')
+      ? 'succeeded'
+      : 'pending';
+  return { providerRefundId: first.id, status };
+}
+
+/** The refund targets of a sale: the sale itself, or its partial settlements that settled. */
+export function refundTargets(sale: BtTransaction, children: BtTransaction[]): BtTransaction[] {
+  return children.length > 0 ? children.filter((c) => CAPTURED_STATUSES.has(c.status)) : [sale];
+}
+
+/** The sale, its partial settlements and the live refunds of its targets -> the snapshot. */
+export function snapshotFromTransactions(
+  sale: BtTransaction,
+  children: BtTransaction[],
+  refunds: BtTransaction[],
+): ProviderPaymentSnapshot {
+  const liveRefunds = refunds.filter((r) => refundTransactionStatus(r.status) !== 'failed');
+  const status = children.length > 0 ? 'captured' : braintreeStatusToSnapshot(sale.status);
+  const captures =
+    children.length > 0
+      ? refundTargets(sale, children).map((c) => ({
+          providerCaptureId: c.id,
+          amount: toMinor(c),
+          idempotencyKey: c.orderId ?? undefined,
+        }))
+      : CAPTURED_STATUSES.has(sale.status)
+        ? [{ providerCaptureId: sale.id, amount: toMinor(sale) }]
+        : [];
+  const heldOrTaken = status === 'authorized' || status === 'captured' || status === 'voided';
+
+  return {
+    found: true,
+    providerReference: sale.id,
+    status,
+    amountAuthorized: heldOrTaken ? authorizedAmount(sale) : 0,
+    amountCaptured: captures.reduce((sum, c) => sum + c.amount, 0),
+    amountRefunded: liveRefunds.reduce((sum, r) => sum + toMinor(r), 0),
+    captureBefore: isoOrUndefined(sale.authorizationExpiresAt),
+    declineCode: status === 'declined' ? declineCodeOf(sale) : undefined,
+    captures,
+    refunds: liveRefunds.map((r) => ({
+      providerRefundId: r.id,
+      amount: toMinor(r),
+      idempotencyKey: r.orderId ? r.orderId.replace(/#\d+$/, '') : undefined,
+    })),
+  };
+}
+
+/** The amount at authorization: a full submitForSettlement with a lower amount rewrites `amount`. */
+function authorizedAmount(t: BtTransaction): number {
+  const event = (t.statusHistory ?? []).find(
+    (e) => e.status === 'authorized' && typeof e.amount === 'string',
+  );
+  return event?.amount ? decimalStringToMinor(event.amount, t.currencyIsoCode) : toMinor(t);
+}
+
+function newest(ts: BtTransaction[]): BtTransaction | undefined {
+  return [...ts].sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''))[0];
+}
+
+function isoOrUndefined(v: string | null | undefined): string | undefined {
+  if (!v) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }

@@ -14,6 +14,9 @@ import { decimalStringToMinor } from '../../../domain/money';
 import { ProviderError } from '../types';
 import type { ProviderEvent } from '../../../domain/providers';
 import { braintreeEventKind, paymentIdFromOrderId } from './transformers';
+import type { WebhookParser } from './sdk-types';
+
+export type { WebhookParser };
 
 /** The parts of a parsed WebhookNotification we read (the SDK types are incomplete). */
 export interface BraintreeNotification {
@@ -40,10 +43,6 @@ export interface BraintreeNotification {
   };
 }
 
-export interface WebhookParser {
-  parse(signature: string, payload: string): Promise<unknown>;
-}
-
 function minorOrUndefined(amount: string | undefined, currency: string | undefined): number | undefined {
   if (!amount || !currency) return undefined;
   try {
@@ -60,11 +59,21 @@ function minorOrUndefined(amount: string | undefined, currency: string | undefin
  */
 export const BRAINTREE_WEBHOOK_TOLERANCE_SECONDS = 300;
 
+/** Verified and decoded (signature by the SDK, then our timestamp window), normalized. */
 export async function parseBraintreeWebhook(
   parser: WebhookParser,
   rawBody: Buffer,
   nowMs: number = Date.now(),
 ): Promise<ProviderEvent> {
+  const { notification, payload, occurredAt } = await verifyBraintreeNotification(parser, rawBody, nowMs);
+  return normalizeBraintreeNotification(notification, payload, occurredAt);
+}
+
+async function verifyBraintreeNotification(
+  parser: WebhookParser,
+  rawBody: Buffer,
+  nowMs: number,
+): Promise<{ notification: BraintreeNotification; payload: string; occurredAt: string }> {
   const form = new URLSearchParams(rawBody.toString('utf8'));
   const signature = form.get('bt_signature');
   const payload = form.get('bt_payload');
@@ -92,7 +101,14 @@ export async function parseBraintreeWebhook(
       400,
     );
   }
-  const occurredAt = occurred.toISOString();
+  return { notification: n, payload, occurredAt: occurred.toISOString() };
+}
+
+function normalizeBraintreeNotification(
+  n: BraintreeNotification,
+  payload: string,
+  occurredAt: string,
+): ProviderEvent {
   const t = n.transaction;
   const d = n.dispute;
   const subjectId = t?.id ?? d?.id;

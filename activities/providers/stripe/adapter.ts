@@ -14,6 +14,7 @@
  * own retries are off (`maxNetworkRetries: 0`): Temporal owns retrying, and a retried activity sends
  * the same key, so Stripe runs the write once and replays its result.
  *
+ * Request params and result maps are built in transformers.ts; this file calls the SDK with them.
  * Card data goes to Stripe in one request body and nowhere else: errors are classified in errors.ts
  * with messages built from status and code, never from Stripe's message text.
  */
@@ -35,12 +36,23 @@ import {
 import type { ProviderEvent } from '../../../domain/providers';
 import { classifyStripeError, stripeErrorToProviderError, type CallKind } from './errors';
 import {
-  declineMessage,
-  fromStripeAmount,
-  paymentIntentStatusToSnapshot,
-  refundStatus,
-  stripeDeclineCode,
-  toStripeAmount,
+  META_PAYMENT,
+  authorizeResultFromPaymentIntent,
+  captureResultFromPaymentIntent,
+  capturedResultFromPaymentIntent,
+  declinedResult,
+  hasRefundsToList,
+  paymentIntentCancelRequest,
+  paymentIntentCaptureRequest,
+  paymentIntentCreateRequest,
+  paymentIntentRetrieveParams,
+  paymentIntentScanParams,
+  paymentMethodCreateRequest,
+  pickPaymentIntent,
+  refundCreateRequest,
+  refundListParams,
+  refundResultFromRefund,
+  snapshotFromPaymentIntent,
 } from './transformers';
 import { normalizeStripeEvent, verifyStripeEvent } from './webhook';
 
@@ -68,205 +80,132 @@ export interface StripeProviderOptions {
   syncScanLimit?: number;
 }
 
-/** Metadata keys we write on Stripe objects (values are ids, never card data). */
-const META_PAYMENT = 'settle_payment_id';
-const META_REFUND = 'settle_refund_id';
-const META_KEY = 'settle_idempotency_key';
-
 export function createStripeProvider(opts: StripeProviderOptions): PaymentProvider {
-  const stripe = new Stripe(opts.apiKey, {
-    maxNetworkRetries: 0,
-    timeout: opts.timeoutMs ?? 30_000,
-    telemetry: false,
-    ...(opts.host !== undefined ? { host: opts.host } : {}),
-    ...(opts.port !== undefined ? { port: opts.port } : {}),
-    ...(opts.protocol !== undefined ? { protocol: opts.protocol } : {}),
-  });
-  const secrets = [...opts.webhookSecrets];
-  // The SDK's pinned API version names the field `allowed_payment_method_types`; older versions (and
-  // localstripe, which rejects unknown parameters) know only `payment_method_types`.
-  const paymentMethodTypes = (
-    opts.legacyPaymentMethodTypes
-      ? { payment_method_types: ['card'] }
-      : { allowed_payment_method_types: ['card'] }
-  ) as Pick<Stripe.PaymentIntentCreateParams, 'allowed_payment_method_types'>;
-  const scanLimit = opts.syncScanLimit ?? 1000;
+  return new StripeProvider(opts);
+}
 
-  /** Run an SDK call; anything it throws becomes a ProviderError (declines included: see authorize). */
-  async function call<T>(kind: CallKind, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw stripeErrorToProviderError(err, kind);
-    }
+/** Run an SDK call; anything it throws becomes a ProviderError (declines included: see authorize). */
+async function call<T>(kind: CallKind, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw stripeErrorToProviderError(err, kind);
+  }
+}
+
+/** One method per flow; each calls the SDK with what transformers.ts builds. */
+class StripeProvider implements PaymentProvider {
+  readonly name = 'stripe';
+  private readonly stripe: Stripe;
+  private readonly secrets: string[];
+  private readonly scanLimit: number;
+
+  constructor(private readonly opts: StripeProviderOptions) {
+    this.stripe = new Stripe(opts.apiKey, {
+      maxNetworkRetries: 0,
+      timeout: opts.timeoutMs ?? 30_000,
+      telemetry: false,
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+      ...(opts.protocol !== undefined ? { protocol: opts.protocol } : {}),
+    });
+    this.secrets = [...opts.webhookSecrets];
+    this.scanLimit = opts.syncScanLimit ?? 1000;
   }
 
-  async function authorize(req: AuthorizeRequest): Promise<AuthorizeResult> {
-    const currency = req.currency.toLowerCase();
+  async authorize(req: AuthorizeRequest): Promise<AuthorizeResult> {
     let paymentMethodId: string;
     try {
-      // localstripe accepts raw card data only through POST /v1/payment_methods (it rejects
-      // `payment_method_data` on PaymentIntents), and so does Stripe for accounts with raw card
-      // data access; two requests, each with its own deterministic key.
-      const pm = await stripe.paymentMethods.create(
-        {
-          type: 'card',
-          card: {
-            number: req.card.number,
-            exp_month: req.card.expMonth,
-            exp_year: req.card.expYear,
-            ...(req.card.cvc ? { cvc: req.card.cvc } : {}),
-          },
-          ...(req.card.holderName ? { billing_details: { name: req.card.holderName } } : {}),
-        },
-        { idempotencyKey: `${req.idempotencyKey}:pm` },
-      );
-      paymentMethodId = pm.id;
+      const pm = paymentMethodCreateRequest(req);
+      paymentMethodId = (await this.stripe.paymentMethods.create(pm.params, pm.options)).id;
     } catch (err) {
       const c = classifyStripeError(err, 'write');
       // A card error here (invalid number/expiry) is a decline; no PaymentIntent exists yet.
-      if (c.kind === 'decline') return declined(undefined, c.declineCode);
+      if (c.kind === 'decline') return declinedResult(undefined, c.declineCode);
       throw c.error;
     }
 
     let pi: Stripe.PaymentIntent;
     try {
-      pi = await stripe.paymentIntents.create(
-        {
-          amount: toStripeAmount(req.amount, req.currency),
-          currency,
-          payment_method: paymentMethodId,
-          // Cards only: with automatic payment methods Stripe would demand a return_url on confirm.
-          ...paymentMethodTypes,
-          confirm: true,
-          capture_method: req.capture === 'manual' ? 'manual' : 'automatic',
-          metadata: {
-            [META_PAYMENT]: req.paymentId,
-            ...(req.merchantReference ? { settle_merchant_reference: req.merchantReference } : {}),
-          },
-          ...(opts.multicapture && req.capture === 'manual'
-            ? { payment_method_options: { card: { request_multicapture: 'if_available' } } }
-            : {}),
-          // `description` is deliberately not sent: localstripe rejects the parameter, and the
-          // merchant's description stays in Settle.
-          expand: ['latest_charge'],
-        },
-        { idempotencyKey: req.idempotencyKey },
-      );
+      const create = paymentIntentCreateRequest(req, paymentMethodId, this.opts);
+      pi = await this.stripe.paymentIntents.create(create.params, create.options);
     } catch (err) {
       const c = classifyStripeError(err, 'write');
-      if (c.kind === 'decline') return declined(c.providerReference, c.declineCode);
+      if (c.kind === 'decline') return declinedResult(c.providerReference, c.declineCode);
       throw c.error;
     }
-
-    switch (pi.status) {
-      case 'requires_capture':
-      case 'succeeded':
-        return {
-          outcome: 'authorized',
-          providerReference: pi.id,
-          captured: pi.status === 'succeeded',
-          captureBefore: captureBeforeOf(pi),
-        };
-      case 'requires_payment_method':
-        return declined(
-          pi.id,
-          stripeDeclineCode(pi.last_payment_error?.decline_code, pi.last_payment_error?.code),
-        );
-      case 'requires_action':
-        // 3-D Secure would need the customer; this server-side flow cannot complete it. Nothing is
-        // held (no successful charge), so it is a decline the client can act on.
-        return declined(
-          pi.id,
-          'card_declined',
-          'The card requires authentication, which this payment flow does not support.',
-        );
-      default:
-        // `processing` and anything new: the result is not known yet; the workflow syncs later.
-        throw ProviderError.unknownOutcome(
-          'stripe',
-          `Stripe PaymentIntent is ${safeStatus(pi.status)} after confirmation`,
-        );
-    }
+    return authorizeResultFromPaymentIntent(pi);
   }
 
-  async function capture(req: CaptureRequest): Promise<CaptureResult> {
-    const params: Stripe.PaymentIntentCaptureParams = {
-      amount_to_capture: toStripeAmount(req.amount, req.currency),
-      expand: ['latest_charge'],
-      ...(opts.multicapture && !req.final ? { final_capture: false } : {}),
-    };
+  async capture(req: CaptureRequest): Promise<CaptureResult> {
+    const c = paymentIntentCaptureRequest(req, this.opts);
     try {
-      const pi = await call('write', () =>
-        stripe.paymentIntents.capture(req.providerReference, params, { idempotencyKey: req.idempotencyKey }),
-      );
-      return { providerCaptureId: chargeIdOf(pi) ?? pi.id, amount: req.amount };
+      const pi = await call('write', () => this.stripe.paymentIntents.capture(c.id, c.params, c.options));
+      return captureResultFromPaymentIntent(pi, req.amount);
     } catch (err) {
       // A replay of a capture that already happened (e.g. after an unknown outcome) is refused as
       // "unexpected state" by an emulator without idempotency keys; if the PaymentIntent is already
       // captured, report what Stripe says was captured instead of failing the retry.
       if (err instanceof ProviderError && err.failureType === FAILURE_TYPES.ProviderInvalidRequest) {
-        const pi = await retrieve(req.providerReference);
-        if (pi?.status === 'succeeded') {
-          const { captured } = capturedAmount(pi, await listRefunds(pi.id));
-          return {
-            providerCaptureId: chargeIdOf(pi) ?? pi.id,
-            amount: fromStripeAmount(captured, pi.currency),
-          };
-        }
+        const pi = await this.retrieve(req.providerReference);
+        if (pi?.status === 'succeeded')
+          return capturedResultFromPaymentIntent(pi, await this.listRefunds(pi.id));
       }
       throw err;
     }
   }
 
-  async function voidPayment(req: VoidRequest): Promise<void> {
+  async void(req: VoidRequest): Promise<void> {
+    const c = paymentIntentCancelRequest(req);
     try {
-      await call('write', () =>
-        stripe.paymentIntents.cancel(req.providerReference, {}, { idempotencyKey: req.idempotencyKey }),
-      );
+      await call('write', () => this.stripe.paymentIntents.cancel(c.id, c.params, c.options));
     } catch (err) {
       // Cancelling an already-cancelled PaymentIntent is the same end state: the void is done.
       if (err instanceof ProviderError && err.failureType === FAILURE_TYPES.ProviderInvalidRequest) {
-        const pi = await retrieve(req.providerReference);
+        const pi = await this.retrieve(req.providerReference);
         if (pi?.status === 'canceled') return;
       }
       throw err;
     }
   }
 
-  async function refund(req: RefundRequest): Promise<RefundResult> {
-    // `reason` is not forwarded: Stripe accepts only its own enum there (localstripe not even that),
-    // and free text from the merchant does not belong in provider metadata.
-    const r = await call('write', () =>
-      stripe.refunds.create(
-        {
-          payment_intent: req.providerReference,
-          amount: toStripeAmount(req.amount, req.currency),
-          metadata: {
-            [META_PAYMENT]: req.paymentId,
-            [META_REFUND]: req.refundId,
-            [META_KEY]: req.idempotencyKey,
-          },
-        },
-        { idempotencyKey: req.idempotencyKey },
-      ),
-    );
-    return { providerRefundId: r.id, status: refundStatus(r.status) };
+  async refund(req: RefundRequest): Promise<RefundResult> {
+    const r = refundCreateRequest(req);
+    return refundResultFromRefund(await call('write', () => this.stripe.refunds.create(r.params, r.options)));
   }
 
-  async function listRefunds(paymentIntentId: string): Promise<Stripe.Refund[]> {
+  async sync(req: SyncRequest): Promise<ProviderPaymentSnapshot> {
+    const pi = req.providerReference
+      ? await this.retrieve(req.providerReference)
+      : await this.findByPaymentId(req.paymentId);
+    if (!pi) return { found: false };
+    return snapshotFromPaymentIntent(pi, hasRefundsToList(pi) ? await this.listRefunds(pi.id) : []);
+  }
+
+  parseWebhook(rawBody: Buffer, headers: Record<string, string | undefined>): Promise<ProviderEvent> {
+    // Synchronous verification; a rejected promise (not a throw) keeps the interface's contract.
+    try {
+      return Promise.resolve(
+        normalizeStripeEvent(verifyStripeEvent(this.stripe.webhooks, rawBody, headers, this.secrets)),
+      );
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private async listRefunds(paymentIntentId: string): Promise<Stripe.Refund[]> {
     const out: Stripe.Refund[] = [];
     try {
-      for await (const r of stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 })) out.push(r);
+      for await (const r of this.stripe.refunds.list(refundListParams(paymentIntentId))) out.push(r);
     } catch (err) {
       throw stripeErrorToProviderError(err, 'read');
     }
     return out;
   }
 
-  async function retrieve(id: string): Promise<Stripe.PaymentIntent | undefined> {
+  private async retrieve(id: string): Promise<Stripe.PaymentIntent | undefined> {
     try {
-      return await stripe.paymentIntents.retrieve(id, { expand: ['latest_charge'] });
+      return await this.stripe.paymentIntents.retrieve(id, paymentIntentRetrieveParams());
     } catch (err) {
       const e = err as { statusCode?: unknown };
       if (e && e.statusCode === 404) return undefined;
@@ -280,137 +219,17 @@ export function createStripeProvider(opts: StripeProviderOptions): PaymentProvid
    * and localstripe does not implement it. Instead: list PaymentIntents (strongly consistent) and
    * filter on metadata.settle_payment_id, bounded by `syncScanLimit`.
    */
-  async function findByPaymentId(paymentId: string): Promise<Stripe.PaymentIntent | undefined> {
+  private async findByPaymentId(paymentId: string): Promise<Stripe.PaymentIntent | undefined> {
     const matches: Stripe.PaymentIntent[] = [];
     let scanned = 0;
     try {
-      for await (const pi of stripe.paymentIntents.list({ limit: 100, expand: ['data.latest_charge'] })) {
+      for await (const pi of this.stripe.paymentIntents.list(paymentIntentScanParams())) {
         if (pi.metadata?.[META_PAYMENT] === paymentId) matches.push(pi);
-        if (++scanned >= scanLimit) break;
+        if (++scanned >= this.scanLimit) break;
       }
     } catch (err) {
       throw stripeErrorToProviderError(err, 'read');
     }
-    // Several attempts for one payment (e.g. a decline, then a retry that succeeded): the live one
-    // (holding or having taken money) wins, else the most recent.
-    const live = matches.filter((pi) => ['requires_capture', 'succeeded', 'processing'].includes(pi.status));
-    const pool = live.length > 0 ? live : matches;
-    return pool.sort((a, b) => b.created - a.created)[0];
+    return pickPaymentIntent(matches);
   }
-
-  async function sync(req: SyncRequest): Promise<ProviderPaymentSnapshot> {
-    const pi = req.providerReference
-      ? await retrieve(req.providerReference)
-      : await findByPaymentId(req.paymentId);
-    if (!pi) return { found: false };
-    const status = paymentIntentStatusToSnapshot(pi.status, pi.last_payment_error != null);
-    const charge = chargeOf(pi);
-    const currency = pi.currency;
-
-    // Refunds exist only on a captured PaymentIntent (localstripe even fails the list otherwise).
-    const refunds = status === 'captured' && charge ? await listRefunds(pi.id) : [];
-    const { captured, ourRefunds } = capturedAmount(pi, refunds);
-    const liveRefunds = ourRefunds.filter((r) => refundStatus(r.status) !== 'failed');
-    const heldOrTaken =
-      charge?.status === 'succeeded' && ['authorized', 'captured', 'voided'].includes(status);
-
-    return {
-      found: true,
-      providerReference: pi.id,
-      status,
-      amountAuthorized: heldOrTaken ? fromStripeAmount(pi.amount, currency) : 0,
-      amountCaptured: fromStripeAmount(captured, currency),
-      amountRefunded: fromStripeAmount(
-        liveRefunds.reduce((sum, r) => sum + r.amount, 0),
-        currency,
-      ),
-      captureBefore: captureBeforeOf(pi),
-      declineCode:
-        status === 'declined'
-          ? stripeDeclineCode(pi.last_payment_error?.decline_code, pi.last_payment_error?.code)
-          : undefined,
-      captures:
-        captured > 0
-          ? [{ providerCaptureId: charge?.id ?? pi.id, amount: fromStripeAmount(captured, currency) }]
-          : [],
-      refunds: ourRefunds.map((r) => ({
-        providerRefundId: r.id,
-        amount: fromStripeAmount(r.amount, currency),
-        idempotencyKey: r.metadata?.[META_KEY],
-      })),
-    };
-  }
-
-  function parseWebhook(
-    rawBody: Buffer,
-    headers: Record<string, string | undefined>,
-  ): Promise<ProviderEvent> {
-    // Synchronous verification; a rejected promise (not a throw) keeps the interface's contract.
-    try {
-      return Promise.resolve(
-        normalizeStripeEvent(verifyStripeEvent(stripe.webhooks, rawBody, headers, secrets)),
-      );
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  }
-
-  return { name: 'stripe', authorize, capture, void: voidPayment, refund, sync, parseWebhook };
-}
-
-function declined(
-  providerReference: string | undefined,
-  code: ReturnType<typeof stripeDeclineCode>,
-  message?: string,
-): AuthorizeResult {
-  return {
-    outcome: 'declined',
-    providerReference,
-    declineCode: code,
-    message: message ?? declineMessage(code),
-  };
-}
-
-function safeStatus(status: string): string {
-  return /^[a-z_]{1,40}$/.test(status) ? status : 'unknown';
-}
-
-function chargeOf(pi: Stripe.PaymentIntent): Stripe.Charge | undefined {
-  const c = pi.latest_charge;
-  return c && typeof c === 'object' ? c : undefined;
-}
-
-function chargeIdOf(pi: Stripe.PaymentIntent): string | undefined {
-  const c = pi.latest_charge;
-  return typeof c === 'string' ? c : c?.id;
-}
-
-/** The card network's capture deadline, `latest_charge.payment_method_details.card.capture_before`. */
-function captureBeforeOf(pi: Stripe.PaymentIntent): string | undefined {
-  const t = chargeOf(pi)?.payment_method_details?.card?.capture_before;
-  return typeof t === 'number' && Number.isFinite(t) ? new Date(t * 1000).toISOString() : undefined;
-}
-
-/**
- * Amount captured (Stripe units) and the refunds that are real refunds.
- *
- * Stripe reports the captured amount as `amount_received` (PaymentIntent) / `amount_captured` (Charge).
- * localstripe has neither, and models a partial capture as a full capture plus a Refund of the
- * remainder (with no metadata). Only in that case (no `amount_received`), refunds without our
- * metadata are taken as that released remainder rather than as customer refunds.
- */
-function capturedAmount(
-  pi: Stripe.PaymentIntent,
-  refunds: Stripe.Refund[],
-): { captured: number; ourRefunds: Stripe.Refund[] } {
-  if (pi.status !== 'succeeded') return { captured: 0, ourRefunds: refunds };
-  const received = (pi as { amount_received?: unknown }).amount_received;
-  if (typeof received === 'number') return { captured: received, ourRefunds: refunds };
-  const charge = chargeOf(pi);
-  const amountCaptured = (charge as { amount_captured?: unknown } | undefined)?.amount_captured;
-  if (typeof amountCaptured === 'number') return { captured: amountCaptured, ourRefunds: refunds };
-  const released = refunds.filter((r) => !r.metadata?.[META_REFUND]);
-  const ours = refunds.filter((r) => r.metadata?.[META_REFUND]);
-  const base = charge?.amount ?? pi.amount;
-  return { captured: base - released.reduce((sum, r) => sum + r.amount, 0), ourRefunds: ours };
 }

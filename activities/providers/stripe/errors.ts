@@ -11,7 +11,7 @@
  * never forwarded: some messages echo request parameters, and a request parameter may be card data.
  */
 import { ProviderError, type DeclineCode } from '../types';
-import { stripeDeclineCode } from './transformers';
+import { stripeDeclineCode } from './codes';
 
 /** A read has no effect at Stripe, so an interrupted read is simply retryable; a write may have run. */
 export type CallKind = 'read' | 'write';

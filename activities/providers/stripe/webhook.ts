@@ -12,7 +12,7 @@
 import type Stripe from 'stripe';
 import { ProviderError } from '../types';
 import type { ProviderEvent } from '../../../domain/providers';
-import { stripeEventKind } from './transformers';
+import { stripeEventKind } from './codes';
 
 export const STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300;
 

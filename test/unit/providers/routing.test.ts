@@ -5,18 +5,13 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { signPayload, verifySettleSignature } from '../../../activities/webhook-activities';
 import { createProviderRegistry } from '../../../activities/providers/registry';
-import {
-  createCircuitBreaker,
-  createProviderRouter,
-  withCircuitBreaker,
-} from '../../../activities/providers/routing';
+import { createCircuitBreaker, withCircuitBreaker } from '../../../activities/providers/breaker';
+import { createProviderRouter } from '../../../activities/providers/routing';
 import { ProviderError, type PaymentProvider } from '../../../activities/providers/types';
 import type { ProviderName } from '../../../domain/providers';
-import { loadApiConfig } from '../../../api/config';
-import { ConfigError } from '../../../domain/config';
+import { ConfigError, loadApiConfig, loadCardWorkerConfig } from '../../../config/shapes';
 import { subscribed } from '../../../db/webhooks-repo';
 import { buildWebhookVerifiers } from '../../../workers/providers';
-import { loadCardWorkerConfig } from '../../../workers/config';
 
 /** A provider whose sync answers as told: `ok`, an outage, or a decline-like invalid request. */
 function scripted(name: ProviderName) {

@@ -3,16 +3,33 @@
  * Error inputs are shaped like stripe-node errors (`type`, `statusCode`, `code`, `detail.code`);
  * nothing here talks to Stripe.
  */
+import type Stripe from 'stripe';
 import { FAILURE_TYPES } from '../../../domain/errors';
 import { classifyStripeError } from '../../../activities/providers/stripe/errors';
 import {
+  authorizeResultFromPaymentIntent,
+  capturedResultFromPaymentIntent,
   fromStripeAmount,
+  paymentIntentCancelRequest,
+  paymentIntentCaptureRequest,
+  paymentIntentCreateRequest,
   paymentIntentStatusToSnapshot,
+  paymentMethodCreateRequest,
+  pickPaymentIntent,
+  refundCreateRequest,
   refundStatus,
+  snapshotFromPaymentIntent,
   stripeDeclineCode,
   stripeEventKind,
   toStripeAmount,
+  type StripeRequestOptions,
 } from '../../../activities/providers/stripe/transformers';
+import {
+  ProviderError,
+  type AuthorizeRequest,
+  type CaptureRequest,
+  type RefundRequest,
+} from '../../../activities/providers/types';
 
 describe('PaymentIntent status -> snapshot status', () => {
   it.each([
@@ -207,5 +224,317 @@ describe('Stripe error classification table', () => {
       expect(c.error.message).not.toContain('4242');
       expect(c.error.message).toBe('Stripe rejected the request (HTTP 400)');
     }
+  });
+});
+
+/** Stripe's documented test card. */
+const VISA = { number: '4242424242424242', expMonth: 12, expYear: 2030 };
+const AUTH: AuthorizeRequest = {
+  paymentId: 'pay_1',
+  idempotencyKey: 'pay_1:authorize',
+  amount: 1234,
+  currency: 'USD',
+  capture: 'manual',
+  card: VISA,
+};
+
+describe('Stripe request builders: our request -> SDK params and Idempotency-Key', () => {
+  it.each([
+    [
+      'card without cvc or holder',
+      AUTH,
+      {
+        params: { type: 'card', card: { number: VISA.number, exp_month: 12, exp_year: 2030 } },
+        options: { idempotencyKey: 'pay_1:authorize:pm' },
+      },
+    ],
+    [
+      'card with cvc and holder',
+      { ...AUTH, card: { ...VISA, cvc: '123', holderName: 'Jenny Rosen' } },
+      {
+        params: {
+          type: 'card',
+          card: { number: VISA.number, exp_month: 12, exp_year: 2030, cvc: '123' },
+          billing_details: { name: 'Jenny Rosen' },
+        },
+        options: { idempotencyKey: 'pay_1:authorize:pm' },
+      },
+    ],
+  ])('PaymentMethod: %s', (_label, req, expected) => {
+    expect(paymentMethodCreateRequest(req)).toEqual(expected);
+  });
+
+  const piParams = {
+    amount: 1234,
+    currency: 'usd',
+    payment_method: 'pm_1',
+    allowed_payment_method_types: ['card'],
+    confirm: true,
+    capture_method: 'manual',
+    metadata: { settle_payment_id: 'pay_1' },
+    expand: ['latest_charge'],
+  };
+  it.each<[string, AuthorizeRequest, StripeRequestOptions, object]>([
+    ['manual capture', AUTH, {}, piParams],
+    [
+      'automatic capture, legacy payment_method_types',
+      { ...AUTH, capture: 'automatic' },
+      { legacyPaymentMethodTypes: true },
+      (({ allowed_payment_method_types: _a, ...rest }) => ({
+        ...rest,
+        payment_method_types: ['card'],
+        capture_method: 'automatic',
+      }))(piParams),
+    ],
+    [
+      'manual capture with multicapture',
+      AUTH,
+      { multicapture: true },
+      { ...piParams, payment_method_options: { card: { request_multicapture: 'if_available' } } },
+    ],
+    [
+      'automatic capture never asks for multicapture',
+      { ...AUTH, capture: 'automatic' },
+      { multicapture: true },
+      { ...piParams, capture_method: 'automatic' },
+    ],
+    [
+      'ISK in Stripe units, merchant reference in metadata, no description',
+      { ...AUTH, amount: 500, currency: 'ISK', merchantReference: 'order-9', description: 'mug' },
+      {},
+      {
+        ...piParams,
+        amount: 50_000,
+        currency: 'isk',
+        metadata: { settle_payment_id: 'pay_1', settle_merchant_reference: 'order-9' },
+      },
+    ],
+  ])('PaymentIntent: %s', (_label, req, o, params) => {
+    expect(paymentIntentCreateRequest(req, 'pm_1', o)).toEqual({
+      params,
+      options: { idempotencyKey: 'pay_1:authorize' },
+    });
+  });
+
+  const CAPTURE: CaptureRequest = {
+    paymentId: 'pay_1',
+    providerReference: 'pi_1',
+    idempotencyKey: 'pay_1:capture:1',
+    amount: 1000,
+    currency: 'USD',
+    final: false,
+  };
+  it.each<[string, CaptureRequest, StripeRequestOptions, object]>([
+    ['non-final without multicapture', CAPTURE, {}, { amount_to_capture: 1000, expand: ['latest_charge'] }],
+    [
+      'non-final with multicapture',
+      CAPTURE,
+      { multicapture: true },
+      { amount_to_capture: 1000, expand: ['latest_charge'], final_capture: false },
+    ],
+    [
+      'final with multicapture',
+      { ...CAPTURE, final: true, idempotencyKey: 'pay_1:capture:2' },
+      { multicapture: true },
+      { amount_to_capture: 1000, expand: ['latest_charge'] },
+    ],
+  ])('capture: %s', (_label, req, o, params) => {
+    expect(paymentIntentCaptureRequest(req, o)).toEqual({
+      id: 'pi_1',
+      params,
+      options: { idempotencyKey: req.idempotencyKey },
+    });
+  });
+
+  it('void: cancel with no params, keyed', () => {
+    expect(
+      paymentIntentCancelRequest({
+        paymentId: 'pay_1',
+        providerReference: 'pi_1',
+        idempotencyKey: 'pay_1:void',
+      }),
+    ).toEqual({ id: 'pi_1', params: {}, options: { idempotencyKey: 'pay_1:void' } });
+  });
+
+  it.each<[string, RefundRequest, object]>([
+    [
+      'USD, reason not forwarded',
+      {
+        paymentId: 'pay_1',
+        refundId: 're_1',
+        providerReference: 'pi_1',
+        idempotencyKey: 'pay_1:refund:re_1',
+        amount: 300,
+        currency: 'USD',
+        reason: 'customer asked',
+      },
+      { payment_intent: 'pi_1', amount: 300 },
+    ],
+    [
+      'UGX in Stripe units',
+      {
+        paymentId: 'pay_1',
+        refundId: 're_1',
+        providerReference: 'pi_1',
+        idempotencyKey: 'pay_1:refund:re_1',
+        amount: 7,
+        currency: 'UGX',
+      },
+      { payment_intent: 'pi_1', amount: 700 },
+    ],
+  ])('refund: %s', (_label, req, body) => {
+    expect(refundCreateRequest(req)).toEqual({
+      params: {
+        ...body,
+        metadata: {
+          settle_payment_id: 'pay_1',
+          settle_refund_id: 're_1',
+          settle_idempotency_key: 'pay_1:refund:re_1',
+        },
+      },
+      options: { idempotencyKey: 'pay_1:refund:re_1' },
+    });
+  });
+});
+
+/** A PaymentIntent as the SDK returns it, with only the fields the maps read. */
+function pi(fields: Record<string, unknown>): Stripe.PaymentIntent {
+  return { id: 'pi_1', amount: 1234, currency: 'usd', created: 1, metadata: {}, ...fields } as never;
+}
+const charge = (fields: Record<string, unknown> = {}) => ({
+  id: 'ch_1',
+  object: 'charge',
+  status: 'succeeded',
+  amount: 1234,
+  payment_method_details: { card: { capture_before: 1_900_000_000 } },
+  ...fields,
+});
+const refund = (id: string, amount: number, metadata: Record<string, string> = {}, status = 'succeeded') =>
+  ({ id, amount, metadata, status }) as unknown as Stripe.Refund;
+
+describe('Stripe response maps: SDK objects -> our results', () => {
+  it.each([
+    [
+      'requires_capture',
+      pi({ status: 'requires_capture', latest_charge: charge() }),
+      {
+        outcome: 'authorized',
+        providerReference: 'pi_1',
+        captured: false,
+        captureBefore: new Date(1_900_000_000_000).toISOString(),
+      },
+    ],
+    [
+      'succeeded',
+      pi({ status: 'succeeded', latest_charge: 'ch_1' }),
+      { outcome: 'authorized', providerReference: 'pi_1', captured: true, captureBefore: undefined },
+    ],
+    [
+      'requires_payment_method after a decline',
+      pi({
+        status: 'requires_payment_method',
+        last_payment_error: { code: 'card_declined', decline_code: 'insufficient_funds' },
+      }),
+      {
+        outcome: 'declined',
+        providerReference: 'pi_1',
+        declineCode: 'insufficient_funds',
+        message: 'The card has insufficient funds.',
+      },
+    ],
+    [
+      'requires_action (3-D Secure)',
+      pi({ status: 'requires_action' }),
+      {
+        outcome: 'declined',
+        providerReference: 'pi_1',
+        declineCode: 'card_declined',
+        message: 'The card requires authentication, which this payment flow does not support.',
+      },
+    ],
+  ])('authorization: %s', (_label, intent, expected) => {
+    expect(authorizeResultFromPaymentIntent(intent)).toEqual(expected);
+  });
+
+  it('an undecided PaymentIntent is an unknown outcome, its status sanitized', () => {
+    for (const [status, shown] of [
+      ['processing', 'processing'],
+      ['Weird 4242', 'unknown'],
+    ]) {
+      const err = (() => {
+        try {
+          authorizeResultFromPaymentIntent(pi({ status }));
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(ProviderError);
+      expect(err).toMatchObject({
+        failureType: FAILURE_TYPES.ProviderOutcomeUnknown,
+        message: `Stripe PaymentIntent is ${shown} after confirmation`,
+      });
+    }
+  });
+
+  it('a replayed capture reports what localstripe captured: the charge minus the released remainder', () => {
+    const intent = pi({ status: 'succeeded', latest_charge: charge() });
+    const refunds = [refund('re_released', 234), refund('re_ours', 100, { settle_refund_id: 're_1' })];
+    expect(capturedResultFromPaymentIntent(intent, refunds)).toEqual({
+      providerCaptureId: 'ch_1',
+      amount: 1000,
+    });
+  });
+
+  it('sync snapshot: a partial capture and one refund of ours, keyed', () => {
+    const intent = pi({ status: 'succeeded', amount_received: 1000, latest_charge: charge() });
+    const refunds = [
+      refund('re_a', 300, { settle_refund_id: 're_1', settle_idempotency_key: 'pay_1:refund:re_1' }),
+      refund(
+        're_b',
+        200,
+        { settle_refund_id: 're_2', settle_idempotency_key: 'pay_1:refund:re_2' },
+        'failed',
+      ),
+    ];
+    expect(snapshotFromPaymentIntent(intent, refunds)).toEqual({
+      found: true,
+      providerReference: 'pi_1',
+      status: 'captured',
+      amountAuthorized: 1234,
+      amountCaptured: 1000,
+      amountRefunded: 300,
+      captureBefore: new Date(1_900_000_000_000).toISOString(),
+      declineCode: undefined,
+      captures: [{ providerCaptureId: 'ch_1', amount: 1000 }],
+      refunds: [
+        { providerRefundId: 're_a', amount: 300, idempotencyKey: 'pay_1:refund:re_1' },
+        { providerRefundId: 're_b', amount: 200, idempotencyKey: 'pay_1:refund:re_2' },
+      ],
+    });
+  });
+
+  it('sync snapshot: a declined attempt holds nothing', () => {
+    const intent = pi({
+      status: 'requires_payment_method',
+      last_payment_error: { code: 'expired_card' },
+      latest_charge: charge({ status: 'failed' }),
+    });
+    expect(snapshotFromPaymentIntent(intent, [])).toMatchObject({
+      status: 'declined',
+      amountAuthorized: 0,
+      amountCaptured: 0,
+      declineCode: 'expired_card',
+      captures: [],
+      refunds: [],
+    });
+  });
+
+  it('sync without a reference: the live attempt wins over a newer decline, else the newest', () => {
+    const declined = pi({ id: 'pi_declined', status: 'requires_payment_method', created: 3 });
+    const live = pi({ id: 'pi_live', status: 'requires_capture', created: 2 });
+    const older = pi({ id: 'pi_older', status: 'canceled', created: 1 });
+    expect(pickPaymentIntent([older, declined, live])?.id).toBe('pi_live');
+    expect(pickPaymentIntent([older, declined])?.id).toBe('pi_declined');
+    expect(pickPaymentIntent([])).toBeUndefined();
   });
 });

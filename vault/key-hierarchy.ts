@@ -9,12 +9,12 @@
  * KMS sees one GenerateDataKey per wrapping key and one Decrypt per wrapping key per process per cache
  * period, so KMS traffic follows time and key count, not card volume; deleting a card destroys its
  * own data key (crypto-shredding) without touching its neighbours; rotation re-wraps data keys under
- * a wrapping key of the new KEK (security/key-rotation.ts).
+ * a wrapping key of the new KEK (vault/key-rotation.ts).
  */
 import type { KeyPurpose, KeysRepo } from '../db/keys-repo';
 import { newId } from '../domain/ids';
-import { createDataKeyCache, type CachedKey, type CacheLimits } from './data-key-cache';
-import type { KeyProvider } from './key-provider';
+import { createDataKeyCache, type CachedKey, type CacheLimits } from '../security/data-key-cache';
+import type { KeyProvider } from '../security/key-provider';
 
 export interface KeyHierarchyDeps {
   keys: KeysRepo;

@@ -4,13 +4,12 @@ import { createAuditLog } from '../db/audit-repo';
 import { createCardsRepo } from '../db/cards-repo';
 import { createKeysRepo } from '../db/keys-repo';
 import type { Pool } from '../db/pool';
-import { keyProviderRefinement, keyShape, parseEnv } from '../domain/config';
 import { createKeyHierarchy, type KeyHierarchy } from './key-hierarchy';
-import { LocalKeyProvider, type KeyProvider } from './key-provider';
-import { KmsKeyProvider } from './kms-key-provider';
-import { createLogger } from './logger';
-import { installPayloadKeyring, PAYLOAD_ENTITY } from './payload-codec';
-import { keyringFromHierarchy } from './payload-keyring';
+import { LocalKeyProvider, type KeyProvider } from '../security/key-provider';
+import { KmsKeyProvider } from '../security/kms-key-provider';
+import { createLogger } from '../security/logger';
+import { installPayloadKeyring } from '../security/payload-codec';
+import { keyringFromHierarchy, PAYLOAD_ENTITY } from './payload-keyring';
 import { createVault, type AuditHook, type Vault } from './vault';
 
 export interface KeyConfig {
@@ -107,12 +106,8 @@ export function createVaultFromConfig(
   });
 }
 
-/** The key variables (domain/config keyShape), for processes whose own schema lacks some of them. */
-export const loadKeyConfig = (env: NodeJS.ProcessEnv = process.env) =>
-  parseEnv(keyShape, env, keyProviderRefinement);
-
 /**
- * Install this process's Temporal payload keyring (security/payload-keyring.ts). Call once at start,
+ * Install this process's Temporal payload keyring (vault/payload-keyring.ts). Call once at start,
  * before the first workflow call; payload keys come from the payload KEK through their own cache.
  * The current key is fetched at once in the background; later refreshes that fail (PostgreSQL or
  * KMS down) are logged and retried while the cached key keeps serving.

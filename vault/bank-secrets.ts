@@ -13,9 +13,9 @@
  */
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { SealedAccount } from '../domain/bank-account';
-import { open, seal } from './envelope';
-import type { KeyProvider } from './key-provider';
-import { purposeKey, rootKeyFrom } from './purpose-keys';
+import { open, seal } from '../security/envelope';
+import type { KeyProvider } from '../security/key-provider';
+import { purposeKey, rootKeyFrom } from '../security/purpose-keys';
 import { createKeyProvider, type KeyConfig } from './vault-factory';
 
 export interface BankAccountSecret {

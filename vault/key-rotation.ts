@@ -10,7 +10,7 @@
  * Interrupted? Run `keys rewrap`: the work list is "live data keys not under the active KEK".
  */
 import type { KeysRepo, KekVersionRow } from '../db/keys-repo';
-import { seal } from './envelope';
+import { seal } from '../security/envelope';
 import type { KeyHierarchy } from './key-hierarchy';
 import { dataKeyAad, type Vault } from './vault';
 

@@ -13,7 +13,7 @@
  */
 import type { KeyPurpose } from '../db/keys-repo';
 import type { KeyHierarchy } from './key-hierarchy';
-import type { PayloadKeyring } from './payload-codec';
+import type { PayloadKeyring } from '../security/payload-codec';
 
 export const PAYLOAD_ENTITY = '_payload';
 const PURPOSE: KeyPurpose = 'payload';

@@ -1,6 +1,6 @@
 /**
  * The card vault: tokenization with envelope encryption. Each card gets its own random data key,
- * wrapped by a cached wrapping key of its legal entity's KEK (security/key-hierarchy.ts) with AAD
+ * wrapped by a cached wrapping key of its legal entity's KEK (vault/key-hierarchy.ts) with AAD
  * binding legal entity + token, so deleting a card destroys exactly its key (crypto-shredding) while
  * KMS calls stay independent of card volume. Only `reveal` returns card data and it is called only by
  * the card-data worker; the API and the payment worker see metadata and tokens.
@@ -11,7 +11,7 @@ import { binOf, detectBrand, isExpired, validateCvc, validatePan, type CardField
 import { AppError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { CardData } from '../domain/card';
-import { canonicalContext, open, seal } from './envelope';
+import { canonicalContext, open, seal } from '../security/envelope';
 import type { KeyHierarchy } from './key-hierarchy';
 
 export interface TokenizeInput {

@@ -1,0 +1,62 @@
+/**
+ * The shapes of the Braintree SDK objects we use, which its published types describe incompletely.
+ * Types only: every other braintree/ file may import them, and they import nothing.
+ */
+
+/** The failure part of an SDK result: what errors.ts classifies. */
+export interface BraintreeFailedResult {
+  success: boolean;
+  transaction?:
+    | { status?: string; processorResponseCode?: string | null; gatewayRejectionReason?: string | null }
+    | undefined;
+  errors?: { deepErrors(): Array<{ code?: unknown }> } | undefined;
+}
+
+/** The SDK's webhook notification parser. */
+export interface WebhookParser {
+  parse(signature: string, payload: string): Promise<unknown>;
+}
+
+/** The fields of an SDK Transaction we read. */
+export interface BtTransaction {
+  id: string;
+  status: string;
+  type?: string;
+  amount: string;
+  currencyIsoCode: string;
+  orderId?: string | null;
+  processorResponseCode?: string | null;
+  gatewayRejectionReason?: string | null;
+  refundIds?: string[] | null;
+  partialSettlementTransactionIds?: string[] | null;
+  authorizationExpiresAt?: string | null;
+  createdAt?: string;
+  statusHistory?: Array<{ status?: string; amount?: string }> | null;
+}
+
+export interface BtResult extends BraintreeFailedResult {
+  success: boolean;
+  transaction?: BtTransaction;
+}
+
+interface BtSearch {
+  orderId(): { is(value: string): void };
+}
+
+export interface BtGateway {
+  config: { timeout: number };
+  transaction: {
+    sale(attrs: Record<string, unknown>): Promise<BtResult>;
+    find(id: string): Promise<BtTransaction>;
+    submitForSettlement(id: string, amount: string): Promise<BtResult>;
+    submitForPartialSettlement(
+      id: string,
+      amount: string,
+      options: Record<string, unknown>,
+    ): Promise<BtResult>;
+    void(id: string): Promise<BtResult>;
+    refund(id: string, options: Record<string, unknown>): Promise<BtResult>;
+    search(fn: (s: BtSearch) => void): NodeJS.ReadableStream;
+  };
+  webhookNotification: WebhookParser;
+}
