@@ -3,7 +3,8 @@
  *   unit        pure code, no servers
  *   workflow    Temporal time-skipping test server + replay of recorded histories
  *   integration real Temporal dev server, real PostgreSQL, emulators (localstripe, moto, gateway)
- * test/security runs with integration (it drives the real API).
+ * test/security and test/browser (a real Chromium, playwright-core) run with integration: they drive
+ * the real API and share its global setup (one database, one Temporal dev server per run).
  */
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
@@ -25,7 +26,11 @@ module.exports = {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/security/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/test/integration/**/*.test.ts',
+        '<rootDir>/test/security/**/*.test.ts',
+        '<rootDir>/test/browser/**/*.test.ts',
+      ],
       setupFilesAfterEnv: ['<rootDir>/test/support/stop-stacks.ts', '<rootDir>/test/support/audit-keys.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',

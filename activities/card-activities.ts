@@ -13,8 +13,14 @@ import type { CaptureMode } from '../domain/payment-state';
 import { FAILURE_TYPES } from '../domain/errors';
 import type { Vault } from '../vault/vault';
 import type { ProviderRegistry } from './providers/registry';
-import type { AuthorizeResult, CaptureResult, RefundResult } from './providers/types';
+import type {
+  AuthorizeResult,
+  CaptureResult,
+  ProviderPaymentSnapshot,
+  RefundResult,
+} from './providers/types';
 import { atBoundary, failure, toFailure } from './errors';
+import { withProviderSpans } from './providers/traced';
 
 export interface CardActivityDeps {
   vault: Vault;
@@ -68,12 +74,13 @@ const isRetry = () => Context.current().info.attempt > 1;
  * Provider calls can legitimately take a long time (startToClose stays generous), but a card worker
  * that dies mid-call must be noticed quickly so the retry (which syncs first) runs in seconds, not
  * after the full timeout: heartbeat while the call is in flight; the option sets give a short
- * heartbeatTimeout. The SDK throttles the actual RPCs.
+ * heartbeatTimeout. The SDK throttles the actual RPCs. The server counts the heartbeat timeout from
+ * the attempt's start, so the first beat waits a second: a call that answers sooner (most do) costs
+ * no heartbeat round trip at all.
  */
 const HEARTBEAT_EVERY_MS = 1_000;
 async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  ctx.heartbeat();
   const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
     return await fn();
@@ -83,7 +90,9 @@ async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function createCardActivities(deps: CardActivityDeps) {
-  const { vault, providers } = deps;
+  const { vault } = deps;
+  // Each provider call gets its own span in the payment's trace (ids and outcomes only).
+  const providers = withProviderSpans(deps.providers);
 
   /** Sync first on a retry (the first attempt may have reached the provider), else authorize. */
   async function authorizeOnce(a: AuthorizeArgs): Promise<AuthorizeResult> {
@@ -220,6 +229,20 @@ export function createCardActivities(deps: CardActivityDeps) {
           }
           return provider.refund({ ...a, idempotencyKey: key });
         }),
+      );
+    },
+
+    /**
+     * What the provider says happened to a payment (the stuck-payment sweeper and `cli payments
+     * inspect`): amounts, status, captures and refunds, card-free. Read-only at the provider.
+     */
+    async syncPayment(a: {
+      paymentId: string;
+      provider: string;
+      providerReference?: string | undefined;
+    }): Promise<ProviderPaymentSnapshot> {
+      return atBoundary(() =>
+        providers.get(a.provider).sync({ paymentId: a.paymentId, providerReference: a.providerReference }),
       );
     },
 

@@ -5,6 +5,7 @@
 import type { EventRecord, EventsRepo } from '../db/events-repo';
 import type { PaymentStep, PaymentsRepo } from '../db/payments-repo';
 import type { PaymentView, RefundRecord } from '../domain/payment';
+import { paymentTransitions, providerLabel } from '../observability/metrics';
 import { atBoundary } from './errors';
 
 export interface ActivityDeps {
@@ -20,7 +21,9 @@ export function createActivities(deps: ActivityDeps) {
      * history keeps one marker instead of three events and the whole view as input).
      */
     async commitPaymentStep(step: PaymentStep): Promise<void> {
-      return atBoundary(() => deps.payments.commitStep(step));
+      await atBoundary(() => deps.payments.commitStep(step));
+      // After the commit: a failed attempt counts nothing, its successful retry counts once.
+      paymentTransitions.inc({ status: step.view.status, provider: providerLabel(step.view.provider) });
     },
     // The three below are the pre-`commitPaymentStep` steps, kept for payments already running on
     // them (workflows/payment-legacy.ts) and for bank and provider-event paths that write one thing.

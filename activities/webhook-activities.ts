@@ -18,6 +18,7 @@ import {
   type DeliverySchedule,
   type EndpointPolicy,
 } from '../domain/webhook-policy';
+import { webhookDeliveries } from '../observability/metrics';
 import { open, seal } from '../security/envelope';
 import { STRICT_URL_POLICY, type UrlPolicy } from '../security/url-guard';
 import { atBoundary } from './errors';
@@ -159,6 +160,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
           now: ended,
           policy,
         });
+        webhookDeliveries.inc({ outcome: ok ? 'succeeded' : final ? 'failed' : 'retrying' });
         return { outcome: 'sent', ok, statusCode, final };
       });
     },

@@ -24,6 +24,8 @@ import {
 } from './middleware/rate-limit';
 import { clientAdminRoutes, operatorAdminRoutes, signingKeyRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
+import { ledgerRoutes } from './routes/ledger';
+import { createLedgerRepo } from '../db/ledger-repo';
 import { authenticate, errorHandler, notFoundHandler, requestId } from './middleware/common';
 import { openApiDocument } from './openapi';
 import type { PaymentsService } from './payments-service';
@@ -163,6 +165,11 @@ export function createApp(deps: AppDeps): Express {
     );
     v1.use('/events', ...business, eventRoutes({ webhooks: deps.webhooks.repo }));
   }
+  v1.use(
+    '/ledger',
+    requireAccess('ledger', allowlist),
+    ledgerRoutes({ ledger: createLedgerRepo(deps.pool) }),
+  );
   v1.use('/audit-events', auditedRead, requireAccess('audit', allowlist), auditRoutes({ audit: deps.audit }));
   const admin = [requireAccess('admin', allowlist), idem];
   v1.use('/clients', ...admin, clientAdminRoutes({ clients: deps.clients, clock }));

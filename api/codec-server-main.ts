@@ -2,10 +2,12 @@
  * Codec server process (`npm run codec-server`). Holds payload-key access only (the payload KEK, not
  * the card KEKs) and the JWT public verification key(s) only (it cannot sign tokens); listens on
  * loopback by default. Point the Temporal UI at it with `--ui-codec-endpoint http://127.0.0.1:8888`
- * and set SETTLE_CODEC_UI_ORIGIN to the UI's origin.
+ * and set SETTLE_CODEC_UI_ORIGIN to the UI's origin. With SETTLE_TOTP_KEY it also serves the operators'
+ * browser sign-in page (/sign-in), whose session cookie the UI's decode requests carry.
  */
 import http from 'node:http';
-import { configureAuditLog } from '../db/audit-repo';
+import { configureAuditLog, createAuditLog } from '../db/audit-repo';
+import type { AuditEventInput } from '../security/audit';
 import { createOperatorsRepo } from '../db/operators-repo';
 import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { createPool } from '../db/pool';
@@ -14,8 +16,9 @@ import { loadCodecConfig, loadOrExit } from '../config/shapes';
 import { createLogger } from '../security/logger';
 import { displayCodec } from '../security/payload-codec';
 import { createTokenVerifier, publicKeysFromPem } from '../security/tokens';
-import { auditHookFor, configurePayloadEncryption } from '../vault/vault-factory';
+import { configurePayloadEncryption } from '../vault/vault-factory';
 import { createCodecServer } from './codec-server';
+import { createCodecSignIn } from './codec-sign-in';
 import { answerClientErrors } from './client-error';
 
 async function main(): Promise<void> {
@@ -30,12 +33,23 @@ async function main(): Promise<void> {
     audience: cfg.SETTLE_JWT_AUDIENCE,
   });
   const operators = createOperatorsRepo(pool);
+  const auditLog = createAuditLog(pool);
+  const audit = async (e: Omit<AuditEventInput, 'outcome'> & { outcome: string }) => {
+    await auditLog.append({ ...e, outcome: e.outcome === 'success' ? 'success' : 'failure' });
+  };
   const app = createCodecServer({
     codec: displayCodec,
     verify: (t) => tokens.verify(t),
     sessions: { touch: (sid, sub) => operators.touchSession(sid, sub, new Date()) },
-    audit: auditHookFor(pool),
+    audit,
     uiOrigin: cfg.SETTLE_CODEC_UI_ORIGIN,
+    signIn: createCodecSignIn({
+      operators,
+      totpKey: cfg.SETTLE_TOTP_KEY ? Buffer.from(cfg.SETTLE_TOTP_KEY, 'base64') : undefined,
+      uiOrigin: cfg.SETTLE_CODEC_UI_ORIGIN,
+      publicOrigin: cfg.SETTLE_CODEC_PUBLIC_ORIGIN,
+      audit,
+    }),
   });
   const server = http.createServer(app);
   answerClientErrors(server);
@@ -44,7 +58,12 @@ async function main(): Promise<void> {
     server.listen(cfg.SETTLE_CODEC_PORT, cfg.SETTLE_CODEC_HOST, resolve);
   });
   log.info(
-    { host: cfg.SETTLE_CODEC_HOST, port: cfg.SETTLE_CODEC_PORT, uiOrigin: cfg.SETTLE_CODEC_UI_ORIGIN },
+    {
+      host: cfg.SETTLE_CODEC_HOST,
+      port: cfg.SETTLE_CODEC_PORT,
+      uiOrigin: cfg.SETTLE_CODEC_UI_ORIGIN,
+      browserSignIn: Boolean(cfg.SETTLE_TOTP_KEY),
+    },
     'codec server listening',
   );
   signalReady('codec-server');

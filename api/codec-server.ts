@@ -2,26 +2,66 @@
  * Temporal codec server (https://docs.temporal.io/production-deployment/data-encryption): POST
  * /decode and /encode with `{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`, so the
  * Temporal UI and CLI can show encrypted history to operators, and to nobody else:
- *   - a Settle API access token (Bearer) with role admin or auditor and a live operator session
- *     (same rule as the API); encode is admin only (it lets the caller inject payloads);
+ *   - the CLI: a Settle API access token (Bearer, `--codec-auth`) with role admin or auditor and a live
+ *     operator session (same rule as the API);
+ *   - the browser (Temporal UI): the operator's session cookie from this server's sign-in page
+ *     (api/codec-sign-in.ts), sent because the UI's codec setting includes cross-origin credentials,
+ *     accepted only on requests whose Origin is the UI's;
+ *   - encode is admin only (it lets the caller inject payloads);
  *   - CORS only for the configured Temporal UI origin; a request from any other origin is refused;
- *   - every decode and encode is audited (who, which namespace, how many payloads, outcome).
+ *   - every decode and encode is audited: who, the namespace (X-Namespace), how many payloads, and the
+ *     payments the decoded payloads belong to. The UI sends no workflow id with a decode request (only
+ *     X-Namespace, and a cross-origin Referer carries no path), so the payment ids found in the decoded
+ *     payloads (`paymentId`, workflow `payment-<id>`) are what names the workflow.
  * A separate process (api/codec-server-main.ts) so the public API never holds decoding access.
  */
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
 import type { TokenClaims } from '../security/tokens';
-import type { AuditHook } from '../vault/vault';
+import type { CookieSession } from './codec-sign-in';
 
 export interface CodecServerDeps {
   codec: PayloadCodec;
   verify: (token: string) => Promise<TokenClaims>;
   /** Operator tokens are only as good as their server-side session (idle timeout, revocation). */
   sessions: { touch(sid: string, operatorId: string): Promise<boolean> };
-  audit: AuditHook;
+  audit: (e: {
+    action: string;
+    resource: string;
+    outcome: string;
+    actor: string;
+    details?: Record<string, unknown>;
+  }) => Promise<void>;
   /** The Temporal UI origin allowed by CORS, e.g. http://localhost:8233. */
   uiOrigin: string;
+  /** Browser sign-in (api/codec-sign-in.ts): its pages, and the session behind a request's cookie. */
+  signIn?: {
+    router: Router;
+    session(req: Request): Promise<CookieSession | undefined>;
+  };
+}
+
+/** Payment ids in decoded payloads (workflow input, results, activity arguments), for the audit. */
+function paymentIdsIn(payloads: Payload[]): string[] {
+  const ids = new Set<string>();
+  for (const p of payloads) {
+    if (Buffer.from(p.metadata?.encoding ?? new Uint8Array()).toString('utf8') !== 'json/plain') continue;
+    try {
+      const v = JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as unknown;
+      for (const o of Array.isArray(v) ? v : [v]) {
+        if (!o || typeof o !== 'object') continue;
+        for (const k of ['paymentId', 'id'] as const) {
+          const id = (o as Record<string, unknown>)[k];
+          if (typeof id === 'string' && /^pay_[A-Za-z0-9]{1,64}$/.test(id)) ids.add(id);
+        }
+      }
+    } catch {
+      // not JSON: nothing to name
+    }
+    if (ids.size >= 20) break;
+  }
+  return [...ids];
 }
 
 const JsonPayloads = z.object({
@@ -61,9 +101,12 @@ export function createCodecServer(deps: CodecServerDeps): Express {
   const app = express();
   app.disable('x-powered-by');
 
-  // CORS: the UI calls from the browser with the operator's token; any other origin is refused
-  // outright (not merely left without CORS headers), so a page elsewhere cannot use the server.
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  // The sign-in pages answer browsers on this server's own origin; they set no CORS headers.
+  if (deps.signIn) app.use(deps.signIn.router);
+
+  // CORS: the UI calls from the browser with the operator's session cookie; any other origin is
+  // refused outright (not merely left without CORS headers), so a page elsewhere cannot use the server.
+  app.use(['/decode', '/encode'], (req: Request, res: Response, next: NextFunction) => {
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== deps.uiOrigin) {
       fail(res, 403, 'permission', 'origin_not_allowed', 'This origin may not use the codec server');
@@ -84,34 +127,53 @@ export function createCodecServer(deps: CodecServerDeps): Express {
   });
   app.use(express.json({ limit: '4mb' }));
 
+  async function bearerClaims(header: string): Promise<TokenClaims | undefined> {
+    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
+    const claims = m?.[1] ? await deps.verify(m[1]) : undefined;
+    if (
+      claims &&
+      claims.role !== 'service' &&
+      !(claims.sid && (await deps.sessions.touch(claims.sid, claims.sub)))
+    )
+      return undefined;
+    return claims;
+  }
+
   const handler = (op: 'decode' | 'encode') => async (req: Request, res: Response) => {
     const namespace = String(req.headers['x-namespace'] ?? 'default');
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
-    let claims: TokenClaims | undefined;
+    let claims: Pick<TokenClaims, 'sub' | 'role'> | undefined;
+    let via: 'token' | 'session' | undefined;
     try {
-      claims = m?.[1] ? await deps.verify(m[1]) : undefined;
-      if (
-        claims &&
-        claims.role !== 'service' &&
-        !(claims.sid && (await deps.sessions.touch(claims.sid, claims.sub)))
-      ) {
-        claims = undefined;
+      if (req.headers.authorization !== undefined) {
+        claims = await bearerClaims(req.headers.authorization);
+        via = 'token';
+      } else if (deps.signIn && req.headers.origin === deps.uiOrigin) {
+        // The cookie counts only on the UI's own cross-origin requests (never a bare or same-origin one).
+        const s = await deps.signIn.session(req);
+        claims = s ? { sub: s.operator.id, role: s.operator.role } : undefined;
+        via = 'session';
       }
     } catch {
       claims = undefined;
     }
     const actor = claims?.sub ?? 'anonymous';
-    const audit = (outcome: string, count = 0) =>
+    const audit = (outcome: string, count = 0, paymentIds: string[] = []) =>
       deps.audit({
         action: `codec.${op}`,
         resource: `namespace:${namespace}:payloads:${count}`,
         outcome,
         actor,
+        details: { namespace, payloads: count, via: via ?? 'none', paymentIds },
       });
     if (!claims) {
       await audit('failure');
-      fail(res, 401, 'authentication', 'invalid_token', 'A valid operator access token is required');
+      fail(
+        res,
+        401,
+        'authentication',
+        'invalid_token',
+        'A valid operator access token or sign-in session is required',
+      );
       return;
     }
     if (!(ALLOWED_ROLES[op] as readonly string[]).includes(claims.role)) {
@@ -134,7 +196,7 @@ export function createCodecServer(deps: CodecServerDeps): Express {
     const payloads = body.data.payloads.map(fromJson);
     try {
       const out = op === 'decode' ? await deps.codec.decode(payloads) : await deps.codec.encode(payloads);
-      await audit('success', payloads.length);
+      await audit('success', payloads.length, paymentIdsIn(op === 'decode' ? out : payloads));
       res.json({ payloads: out.map(toJson) });
     } catch {
       await audit('failure', payloads.length);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ERROR_TYPES } from '../domain/errors';
 import { MAX_AMOUNT, normalizeCurrency } from '../domain/money';
 import { PAYMENT_STATUSES } from '../domain/payment-state';
+import { ENTRY_KINDS, LEDGER_ACCOUNTS } from '../domain/ledger';
 import { amount, currency, metadata } from './validation';
 
 type Json = Record<string, unknown>;
@@ -204,6 +205,28 @@ export const RESPONSE_SCHEMAS: Record<string, Json> = {
     checked: { type: 'integer', minimum: 0 },
     firstBrokenId: str,
     anchoredAt: time,
+  }),
+  LedgerEntry: obj(['id', 'clientId', 'kind', 'currency', 'lines', 'createdAt'], {
+    id: { type: 'string', pattern: idPattern('je') },
+    clientId: { type: 'string', pattern: idPattern('cli') },
+    paymentId: { type: 'string', pattern: idPattern('pay') },
+    kind: { type: 'string', enum: [...ENTRY_KINDS] },
+    currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+    lines: {
+      type: 'array',
+      minItems: 2,
+      items: obj(['account', 'amount'], {
+        account: { type: 'string', enum: [...LEDGER_ACCOUNTS] },
+        amount: { type: 'integer', description: 'Signed minor units: debit > 0, credit < 0' },
+      }),
+    },
+    createdAt: time,
+  }),
+  LedgerBalance: obj(['clientId', 'account', 'currency', 'balance'], {
+    clientId: { type: 'string', pattern: idPattern('cli') },
+    account: { type: 'string', enum: [...LEDGER_ACCOUNTS] },
+    currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+    balance: { type: 'integer', description: 'Sum of the account lines (debit > 0)' },
   }),
   Client: obj(['id', 'name', 'role', 'createdAt', 'disabledAt'], {
     id: { type: 'string', pattern: idPattern('cli') },

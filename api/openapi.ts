@@ -312,6 +312,26 @@ export function openApiDocument(): Record<string, unknown> {
           [404],
         ),
       },
+      '/v1/ledger/entries': {
+        get: read(
+          "Journal entries, newest first (a service client's own; operators: all merchants)",
+          json('Journal entries', listOf('LedgerEntry')),
+          [
+            ...pageParams,
+            { name: 'paymentId', in: 'query', schema: { type: 'string', pattern: idPattern('pay') } },
+          ],
+        ),
+      },
+      '/v1/ledger/balances': {
+        get: read(
+          "Balance of every ledger account (a service client's own; operators: all merchants)",
+          json('Balances', {
+            type: 'object',
+            required: ['data'],
+            properties: { data: { type: 'array', items: ref('LedgerBalance') } },
+          }),
+        ),
+      },
       '/v1/audit-events': {
         get: read(
           'Audit events (hash-chained)',

@@ -4,6 +4,7 @@
  *
  *   | class    | service    | admin      | auditor |
  *   | business | read+write | read       | read    |   payments, refunds, vault, bank accounts, webhook endpoints
+ *   | ledger   | read (own) | read       | read    |   ledger entries and balances
  *   | audit    | -          | read       | read    |   audit events, audit verification
  *   | admin    | -          | read+write | -       |   clients, operators, key rotation
  */
@@ -12,10 +13,12 @@ import ipaddr from 'ipaddr.js';
 import type { Role } from '../db/clients-repo';
 import { AppError } from '../domain/errors';
 
-export type ResourceClass = 'business' | 'audit' | 'admin';
+export type ResourceClass = 'business' | 'ledger' | 'audit' | 'admin';
 
 const MATRIX: Readonly<Record<ResourceClass, Readonly<Record<Role, 'rw' | 'r' | '-'>>>> = {
   business: { service: 'rw', admin: 'r', auditor: 'r' },
+  // A service reads only its own merchant's ledger: the routes scope every read by its client id.
+  ledger: { service: 'r', admin: 'r', auditor: 'r' },
   audit: { service: '-', admin: 'r', auditor: 'r' },
   admin: { service: '-', admin: 'rw', auditor: '-' },
 };

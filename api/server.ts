@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Express } from 'express';
-import { collectDefaultMetrics, register } from 'prom-client';
 import { configureAuditLog, createAuditLog, type AuditLog } from '../db/audit-repo';
 import { createClientsRepo } from '../db/clients-repo';
 import { createOperatorsRepo } from '../db/operators-repo';
@@ -18,6 +17,8 @@ import { createProviderRoutesRepo } from '../db/provider-routes-repo';
 import { assertReachable, createPool } from '../db/pool';
 import { loadApiConfig, loadOrExit } from '../config/shapes';
 import { createLogger } from '../security/logger';
+import { startTracing } from '../observability/tracing';
+import { startMetricsServer, type MetricsServer } from '../observability/metrics';
 import { auditKeysFrom, purposeKey, rootKeyFrom } from '../security/purpose-keys';
 import { createTokenService, keyIdOf } from '../security/tokens';
 import { configurePayloadEncryption, createVaultFromConfig } from '../vault/vault-factory';
@@ -72,13 +73,22 @@ function anchorAuditChain(audit: AuditLog, intervalMs: number, logger: ReturnTyp
 async function main(): Promise<void> {
   const cfg = loadOrExit(() => loadApiConfig(process.env));
   const logger = createLogger({ level: cfg.LOG_LEVEL, name: 'api' });
+  // Before the first request and the first query: off unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const tracing = startTracing({
+    serviceName: cfg.OTEL_SERVICE_NAME ?? 'settle-api',
+    endpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT,
+  });
   // One key per purpose, derived from the root (security/purpose-keys.ts).
   const root = rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY);
   const idempotencySecret = purposeKey(root, 'idempotency');
   configureAuditLog({ keys: auditKeysFrom(root), log: logger });
   const pool = createPool(cfg.DATABASE_URL, 'settle-api');
   await assertReachable(pool);
-  const temporal = await connectClient(cfg.TEMPORAL_ADDRESS, cfg.TEMPORAL_NAMESPACE);
+  const temporal = await connectClient(
+    cfg.TEMPORAL_ADDRESS,
+    cfg.TEMPORAL_NAMESPACE,
+    tracing?.clientInterceptors,
+  );
   configurePayloadEncryption(cfg, pool);
   const vault = createVaultFromConfig(cfg, pool);
   const audit = createAuditLog(pool);
@@ -154,22 +164,17 @@ async function main(): Promise<void> {
       ? { cert: fs.readFileSync(cfg.SETTLE_TLS_CERT_FILE), key: fs.readFileSync(cfg.SETTLE_TLS_KEY_FILE) }
       : undefined;
   const server = createApiServer(app, tls);
-  collectDefaultMetrics();
-  const metrics = http.createServer((_req, res) => {
-    register.metrics().then(
-      (text) => res.writeHead(200, { 'Content-Type': register.contentType }).end(text),
-      () => res.writeHead(500).end(),
-    );
-  });
+  let metrics: MetricsServer | undefined;
 
   // Signal handlers before anything can take time, so a stop request is never lost.
   const stop = () => {
     logger.info('api stopping');
-    metrics.close();
+    void metrics?.close();
     server.close(() => {
       void processEvent('process.stop')
         .catch((err: unknown) => logger.error({ err }, 'audit append failed'))
         .then(() => Promise.allSettled([pool.end(), temporal.connection.close()]))
+        .then(() => tracing?.shutdown())
         .then(() => process.exit(0));
     });
     server.closeIdleConnections();
@@ -180,7 +185,13 @@ async function main(): Promise<void> {
     server.once('error', reject);
     server.listen(cfg.PORT, cfg.HOST, resolve);
   });
-  if (cfg.METRICS_PORT > 0) metrics.listen(cfg.METRICS_PORT, '127.0.0.1');
+  if (cfg.METRICS_PORT > 0) {
+    metrics = await startMetricsServer({
+      port: cfg.METRICS_PORT,
+      onError: (err) =>
+        logger.error({ err, port: cfg.METRICS_PORT }, 'metrics port unavailable; not serving metrics'),
+    });
+  }
   logger.info({ host: cfg.HOST, port: cfg.PORT, tls: !!tls }, 'api listening');
   signalReady('api');
   // A database or Temporal restart at this moment must not stop the API: both steps retry in the

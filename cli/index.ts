@@ -8,11 +8,14 @@ import { parseArgs } from 'node:util';
 import { clientCommands } from './clients';
 import { workflowCommands } from './workflows';
 import { operatorCommands } from './operators';
+import { paymentCommands } from './payments';
 import { ConfigError, DEFAULT_DATA_DIR, loadCliConfig, loadOrExit } from '../config/shapes';
 import { configureAuditLog } from '../db/audit-repo';
 import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { auditCommands } from './audit';
 import { keyCommands } from './keys';
+import { ledgerCommands } from './ledger';
+import { deployCommands } from './deploy';
 import { vaultCommands } from './vault';
 import type { Command } from './command';
 
@@ -20,9 +23,12 @@ export const groups: Record<string, Record<string, Command>> = {
   clients: clientCommands,
   workflows: workflowCommands,
   operators: operatorCommands,
+  payments: paymentCommands,
   audit: auditCommands,
   keys: keyCommands,
   vault: vaultCommands,
+  ledger: ledgerCommands,
+  deploy: deployCommands,
 };
 
 export function flags(

@@ -77,6 +77,11 @@ const base64Key32 = z
 const pgUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
 const hostPort = z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port');
 const port = z.coerce.number().int().min(1).max(65535);
+/**
+ * A process's Prometheus `/metrics` port on 127.0.0.1 (observability/metrics.ts); 0 turns it off.
+ * Each process has its own variable and default, so `npm start`'s processes never contend for one.
+ */
+const metricsPort = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 /** `<repo>/.data` from here (config/ sits at the top level, as scripts/ and cli/ do). */
 export const DEFAULT_DATA_DIR = path.join(__dirname, '..', '.data');
@@ -197,6 +202,16 @@ const merchantWebhookShape = {
   SETTLE_WEBHOOK_ALLOW_PRIVATE: flag,
 };
 
+/**
+ * OpenTelemetry traces (observability/tracing.ts): exported over OTLP/HTTP to this base URL
+ * (`<endpoint>/v1/traces`) when it is set; when it is not, no tracing SDK starts at all.
+ */
+const tracingShape = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  /** The service name on this process's spans (default: the process, e.g. `settle-api`). */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+};
+
 // ---- One shape per process -------------------------------------------------------------------------
 
 export const apiShape = {
@@ -205,7 +220,7 @@ export const apiShape = {
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Prometheus metrics; always bound to loopback. */
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_PORT: metricsPort(9464),
   /** CIDRs allowed to reach admin and auditor routes (API.md: default loopback only). */
   SETTLE_ADMIN_ALLOWLIST: z.string().min(1).default('127.0.0.1/32,::1/128'),
   /**
@@ -246,6 +261,7 @@ export const apiShape = {
     .string()
     .regex(/^[a-z0-9_-]{1,64}$/)
     .default('default'),
+  ...tracingShape,
 };
 
 /** What every worker needs: its database, Temporal, queues, logs, the root of the audit chain keys. */
@@ -260,15 +276,52 @@ const workerCommon = {
   SETTLE_SECRET_ROOT_KEY: common.SETTLE_SECRET_ROOT_KEY,
   /** Every worker encrypts its Temporal payloads (the payload KEK); the card worker also the cards. */
   ...keyShape,
+  ...tracingShape,
 };
 
-export const paymentWorkerShape = workerCommon;
+/** The stuck-payment sweeper (workers/sweeper.ts): its Schedule's interval and each run's bounds. */
+const sweeperShape = {
+  SETTLE_SWEEPER_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(5),
+  /** A payment is looked at once unchanged this long; still `processing` after it, it is stuck. */
+  SETTLE_SWEEPER_STALE_MINUTES: z.coerce.number().int().min(1).max(10_080).default(15),
+  /** Payments per page (one query each to its workflow and its provider). */
+  SETTLE_SWEEPER_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Pages per run; the next run resumes where this one stopped. */
+  SETTLE_SWEEPER_MAX_BATCHES: z.coerce.number().int().min(1).max(1000).default(10),
+};
+
+/**
+ * Worker Versioning (workers/versioning.ts): the workflow workers poll as `<deployment>:<build id>`
+ * when on. Off by default (dev, tests, npm start): unversioned, as before.
+ */
+export const versioningShape = {
+  SETTLE_WORKER_VERSIONING: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  SETTLE_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (Temporal joins it to the build id)')
+    .default('settle'),
+  /** The image sets it at build time; unset: `<package version>+<git short sha>` in a checkout. */
+  SETTLE_BUILD_ID: z.string().min(1).max(255).optional(),
+};
+
+export const paymentWorkerShape = {
+  ...workerCommon,
+  ...sweeperShape,
+  ...versioningShape,
+  /** Settle's and the Temporal SDK's worker metrics, on one loopback port (0 disables both). */
+  SETTLE_PAYMENT_WORKER_METRICS_PORT: metricsPort(9465),
+};
 
 /** The merchant-webhook worker: its own task queue, the key that unseals endpoint secrets. */
 export const webhookWorkerShape = {
   ...workerCommon,
+  ...versioningShape,
   SETTLE_WEBHOOK_TASK_QUEUE: common.SETTLE_WEBHOOK_TASK_QUEUE,
   ...merchantWebhookShape,
+  SETTLE_WEBHOOK_WORKER_METRICS_PORT: metricsPort(9467),
 };
 
 export const cardWorkerShape = {
@@ -277,6 +330,7 @@ export const cardWorkerShape = {
   /** Comma-separated providers to enable; sandbox is always available unless removed here. */
   SETTLE_PROVIDERS: providerList,
   ...providerShape,
+  SETTLE_CARD_WORKER_METRICS_PORT: metricsPort(9466),
 };
 
 export const codecShape = {
@@ -305,6 +359,13 @@ export const codecShape = {
   SETTLE_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
   /** The only browser origin allowed (the Temporal UI). */
   SETTLE_CODEC_UI_ORIGIN: z.string().url().default('http://localhost:8233'),
+  /** Opens operators' sealed TOTP secrets for the browser sign-in page (sign-in off without it). */
+  SETTLE_TOTP_KEY: common.SETTLE_TOTP_KEY,
+  /**
+   * The codec server's own origin as the browser sees it (e.g. https://codec.example.com), checked
+   * against the sign-in form's Origin header; unset: the request's Host header is taken as it.
+   */
+  SETTLE_CODEC_PUBLIC_ORIGIN: z.string().url().optional(),
 };
 
 /** `npm run migrate`: the owner's URL (DATABASE_URL when unset) and the runtime role's password. */
@@ -356,6 +417,12 @@ export const cliShape = {
   SETTLE_TOTP_KEY: common.SETTLE_TOTP_KEY,
   /** `operators create`: the new operator's password (default: generated and shown once). */
   SETTLE_OPERATOR_PASSWORD: z.string().optional(),
+  /** `payments inspect|resync`: the queues the sweeper workflow runs on (as the workers have them). */
+  SETTLE_TASK_QUEUE: common.SETTLE_TASK_QUEUE,
+  SETTLE_CARD_TASK_QUEUE: common.SETTLE_CARD_TASK_QUEUE,
+  /** `deploy ...`: the Worker Deployment the workers poll as (SETTLE_DEPLOYMENT_NAME). */
+  SETTLE_DEPLOYMENT_NAME: versioningShape.SETTLE_DEPLOYMENT_NAME,
+  SETTLE_WEBHOOK_TASK_QUEUE: common.SETTLE_WEBHOOK_TASK_QUEUE,
   /** The operating-system user: the actor (`cli:<user>`) of the CLI's audit events. */
   USER: z.string().min(1).default('unknown'),
 };

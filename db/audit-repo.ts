@@ -7,8 +7,8 @@
  * (derived from SETTLE_SECRET_ROOT_KEY, security/purpose-keys.ts); an append or a verification
  * without them throws rather than writing an unkeyed event.
  */
-import { Counter, register } from 'prom-client';
 import { newId } from '../domain/ids';
+import { auditAppendFailures } from '../observability/metrics';
 import {
   anchorIsAuthentic,
   anchorMac,
@@ -52,15 +52,6 @@ function configured(opts: AuditLogOptions): { keys: AuditKeys; log: AuditErrorLo
   if (!keys) throw new Error('the audit log has no keys: SETTLE_SECRET_ROOT_KEY is required');
   return { keys, log: opts.log ?? processConfig?.log ?? stderrLog };
 }
-
-// One counter per process, also when this module is loaded twice (jest module registries).
-const appendFailures =
-  (register.getSingleMetric('settle_audit_append_failures_total') as Counter<'result'> | undefined) ??
-  new Counter({
-    name: 'settle_audit_append_failures_total',
-    help: 'Failed audit appends: result=retried (a later attempt may succeed) or gave_up (the caller got the error)',
-    labelNames: ['result'],
-  });
 
 export interface AuditLogOptions {
   clock?: Clock;
@@ -210,7 +201,7 @@ export function createAuditLog(pool: Pool, clockOrOpts: Clock | AuditLogOptions 
           return await appendOnce(input, keys.chain);
         } catch (err) {
           const last = attempt >= retryDelaysMs.length;
-          appendFailures.inc({ result: last ? 'gave_up' : 'retried' });
+          auditAppendFailures.inc({ result: last ? 'gave_up' : 'retried' });
           log.error(
             {
               err: err instanceof Error ? err.message : String(err),

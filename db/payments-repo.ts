@@ -7,9 +7,8 @@ import type { PaymentStep, PaymentView, RefundRecord } from '../domain/payment';
 export type { PaymentStep };
 import type { PaymentStatus } from '../domain/payment-state';
 import { afterCursor } from './keyset';
-import { appendEvent } from './events-repo';
+import { LEDGER_CTES, ledgerParams } from './ledger-repo';
 import type { Pool, PoolClient } from './pool';
-import { inTransaction } from './transaction';
 
 type Queryable = Pool | PoolClient;
 
@@ -69,10 +68,8 @@ function toView(r: Row): PaymentView {
   return v;
 }
 
-/** Versioned upsert of a payment's projection: an older version never overwrites a newer one. */
-async function upsertPayment(q: Queryable, clientId: string, p: PaymentView, version: number): Promise<void> {
-  await q.query(
-    `INSERT INTO payments (id, client_id, status, amount, currency, amount_capturable, amount_captured, amount_refunded,
+/** Versioned upsert of a payment's projection ($1-$22): an older version never overwrites a newer one. */
+const PAYMENT_UPSERT = `INSERT INTO payments (id, client_id, status, amount, currency, amount_capturable, amount_captured, amount_refunded,
          capture, provider, provider_reference, token, brand, last4, decline_code, authorization_expires_at,
          merchant_reference, description, metadata, version, created_at, updated_at)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
@@ -82,32 +79,35 @@ async function upsertPayment(q: Queryable, clientId: string, p: PaymentView, ver
          provider = EXCLUDED.provider, provider_reference = EXCLUDED.provider_reference,
          decline_code = EXCLUDED.decline_code, authorization_expires_at = EXCLUDED.authorization_expires_at,
          version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-       WHERE payments.version < EXCLUDED.version`,
-    [
-      p.id,
-      clientId,
-      p.status,
-      p.amount,
-      p.currency,
-      p.amountCapturable,
-      p.amountCaptured,
-      p.amountRefunded,
-      p.capture,
-      p.provider,
-      p.providerReference,
-      p.paymentMethod.token,
-      p.paymentMethod.brand,
-      p.paymentMethod.last4,
-      p.declineCode ?? null,
-      p.authorizationExpiresAt ?? null,
-      p.merchantReference ?? null,
-      p.description ?? null,
-      p.metadata ? JSON.stringify(p.metadata) : null,
-      version,
-      p.createdAt,
-      p.updatedAt,
-    ],
-  );
+       WHERE payments.version < EXCLUDED.version`;
+
+const paymentParams = (clientId: string, p: PaymentView, version: number): unknown[] => [
+  p.id,
+  clientId,
+  p.status,
+  p.amount,
+  p.currency,
+  p.amountCapturable,
+  p.amountCaptured,
+  p.amountRefunded,
+  p.capture,
+  p.provider,
+  p.providerReference,
+  p.paymentMethod.token,
+  p.paymentMethod.brand,
+  p.paymentMethod.last4,
+  p.declineCode ?? null,
+  p.authorizationExpiresAt ?? null,
+  p.merchantReference ?? null,
+  p.description ?? null,
+  p.metadata ? JSON.stringify(p.metadata) : null,
+  version,
+  p.createdAt,
+  p.updatedAt,
+];
+
+async function upsertPayment(q: Queryable, clientId: string, p: PaymentView, version: number): Promise<void> {
+  await q.query(PAYMENT_UPSERT, paymentParams(clientId, p, version));
 }
 
 async function upsertRefund(q: Queryable, r: RefundRecord): Promise<void> {
@@ -131,16 +131,61 @@ export function createPaymentsRepo(pool: Pool) {
     },
 
     /**
-     * One workflow step in one transaction: the payment's projection, the refund it made (if any)
-     * and the merchant events it announces. Each part is idempotent (versioned upsert, refund by id,
-     * events by their derived ids), so a retried or replayed step writes nothing twice.
+     * One workflow step in one transaction: the payment's projection, the refund it made (if any),
+     * the merchant events it announces and the journal entries of the money it moved. Each part is
+     * idempotent (versioned upsert, refund by id, events by their derived ids, entries by step key),
+     * so a retried or replayed step writes nothing twice.
      */
     async commitStep(step: PaymentStep): Promise<void> {
-      await inTransaction(pool, async (c) => {
-        await upsertPayment(c, step.clientId, step.view, step.version);
-        if (step.refund) await upsertRefund(c, step.refund);
-        for (const e of step.events) await appendEvent(c, e);
-      });
+      // One statement (so one round trip, atomic by itself): data-modifying CTEs all run, whether or
+      // not the final statement reads them; the refund's and the ledger's foreign keys are checked at
+      // its end, and each journal entry's balance at commit (db/ledger-repo.ts LEDGER_CTES).
+      const r = step.refund;
+      await pool.query(
+        `WITH p AS (${PAYMENT_UPSERT}),
+         r AS (
+           INSERT INTO refunds (id, payment_id, amount, status, reason, provider_refund_id, created_at, updated_at)
+           SELECT x.id, x.payment_id, x.amount, x.status, x.reason, x.provider_refund_id, x.created_at, now()
+             FROM jsonb_to_recordset($23::jsonb) AS x(id text, payment_id text, amount bigint, status text,
+                  reason text, provider_refund_id text, created_at timestamptz)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,
+             provider_refund_id = EXCLUDED.provider_refund_id, updated_at = now()),
+         ${LEDGER_CTES}
+         INSERT INTO events (id, client_id, type, resource_id, data, created_at)
+         SELECT e.id, e.client_id, e.type, e.resource_id, e.data, e.created_at
+           FROM jsonb_to_recordset($24::jsonb) AS e(id text, client_id text, type text, resource_id text,
+                data jsonb, created_at timestamptz)
+         ON CONFLICT (id) DO NOTHING`,
+        [
+          ...paymentParams(step.clientId, step.view, step.version),
+          JSON.stringify(
+            r
+              ? [
+                  {
+                    id: r.id,
+                    payment_id: r.paymentId,
+                    amount: r.amount,
+                    status: r.status,
+                    reason: r.reason ?? null,
+                    provider_refund_id: r.providerRefundId ?? null,
+                    created_at: r.createdAt,
+                  },
+                ]
+              : [],
+          ),
+          JSON.stringify(
+            step.events.map((e) => ({
+              id: e.id,
+              client_id: e.clientId,
+              type: e.type,
+              resource_id: e.resourceId,
+              data: e.data,
+              created_at: e.createdAt,
+            })),
+          ),
+          ...ledgerParams(step.ledger),
+        ],
+      );
     },
 
     /** `clientId` undefined = operator read (all clients). */

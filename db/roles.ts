@@ -1,9 +1,9 @@
 /**
  * The runtime login role. Migrations run as the database owner; the API, the workers, the codec
  * server and the CLI connect as `settle_runtime`, a LOGIN member of `settle_app` (the grants the
- * migrations give: DML on business tables, SELECT/INSERT only on audit_events and audit_anchors).
- * It is no owner and no superuser, so it cannot run DDL, disable the append-only triggers or rewrite
- * the audit trail.
+ * migrations give: DML on business tables, SELECT/INSERT only on audit_events, audit_anchors and
+ * the ledger's ledger_accounts, ledger_entries and ledger_lines). It is no owner and no superuser, so
+ * it cannot run DDL, disable the append-only triggers, rewrite the audit trail or alter the books.
  *
  * Roles are cluster-wide and one server may hold many Settle databases (tests create one per file):
  * the role is created once, tolerating a concurrent creator, and CONNECT is granted per database.

@@ -148,6 +148,22 @@ export function createWebhookDeliveriesRepo(pool: Pool) {
       });
     },
 
+    /**
+     * The merchant-webhook backlog for settle_webhook_queue_depth: outbox events not yet dispatched
+     * and pending deliveries, each counted on its partial index and capped at `cap`, so a scrape
+     * stays cheap however large a backlog grows.
+     */
+    async queueDepth(cap = 100_000): Promise<{ outbox: number; deliveries: number }> {
+      const r = await pool.query<{ outbox: number; deliveries: number }>(
+        `SELECT
+           (SELECT count(*) FROM (SELECT 1 FROM events WHERE dispatched_at IS NULL LIMIT $1) e)::int AS outbox,
+           (SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' LIMIT $1) d)::int
+             AS deliveries`,
+        [cap],
+      );
+      return { outbox: r.rows[0]?.outbox ?? 0, deliveries: r.rows[0]?.deliveries ?? 0 };
+    },
+
     /** Endpoints with pending deliveries: the dispatcher makes sure each has a running workflow. */
     async endpointsWithPending(): Promise<string[]> {
       const r = await pool.query<{ endpoint_id: string }>(

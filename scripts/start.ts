@@ -229,6 +229,8 @@ async function main(): Promise<void> {
         logFile: path.join(logs, 'temporal.log'),
         // Its own process group: a terminal Ctrl-C must not stop Temporal before the workers drained.
         detached: true,
+        // The UI decodes payloads through the codec server started below, for signed-in operators.
+        codecEndpoint: `http://127.0.0.1:${cfg.SETTLE_CODEC_PORT}`,
       });
       temporalAddress = temporal.address;
     }
@@ -344,7 +346,9 @@ function printBanner(
     // The URL carries the runtime role's password: point at the 0600 file instead of printing it.
     `  Database     DATABASE_URL in ${path.join(dataDir, 'runtime.json')}   (npm run cli reads it; for psql)`,
     `  Codec server http://127.0.0.1:${codecPort}  (decodes encrypted Temporal payloads for operators:`,
-    `               temporal workflow show -w <id> --codec-endpoint <it> --codec-auth "Bearer <operator token>")`,
+    `               browser: sign in at http://127.0.0.1:${codecPort}/sign-in, then in the UI's Codec Server`,
+    `               setting tick "Include cross-origin credentials" (README "Operating Settle");`,
+    `               CLI: temporal workflow show -w <id> --codec-endpoint <it> --codec-auth "Bearer <operator token>")`,
     '',
     'Make a payment (paste into a shell):',
     '',

@@ -23,6 +23,8 @@ export async function startTemporalDevServer(opts: {
   logFile?: string | undefined;
   /** Own process group (npm start: Ctrl-C reaches only the orchestrator, which stops it last). */
   detached?: boolean;
+  /** The Web UI decodes payloads through this codec server (api/codec-server.ts). */
+  codecEndpoint?: string | undefined;
 }): Promise<TemporalDevServer> {
   if (await portOpen(opts.port)) {
     throw new Error(`port ${opts.port} is already in use: is another Temporal server running?`);
@@ -37,8 +39,10 @@ export async function startTemporalDevServer(opts: {
     '--log-level',
     'error',
   ];
-  if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
-  else args.push('--headless');
+  if (opts.uiPort) {
+    args.push('--ui-port', String(opts.uiPort));
+    if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
+  } else args.push('--headless');
   if (opts.dbFile) {
     args.push(
       '--db-filename',

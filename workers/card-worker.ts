@@ -26,6 +26,7 @@ import type { Vault } from '../vault/vault';
 import { buildProviders } from './providers';
 import { installRuntime, serveWorker, WORKER_SHUTDOWN } from './run';
 import { connectWorker, dataConverter } from './temporal-connection';
+import { startTracing, workerTracing, type Tracing } from '../observability/tracing';
 
 export async function createCardWorker(opts: {
   connection: NativeConnection;
@@ -37,6 +38,8 @@ export async function createCardWorker(opts: {
   bank?: BankProviderActivityDeps | undefined;
   /** Routing rules: per-merchant provider order from provider_routes. */
   routing?: { pool?: Pool | undefined } | undefined;
+  /** Traces, when on (observability/tracing.ts): activity and provider-call spans. */
+  tracing?: Tracing | undefined;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -49,6 +52,8 @@ export async function createCardWorker(opts: {
         router: createProviderRouter({ providers: opts.providers, ...opts.routing }),
       }),
     },
+    // No workflows here: activity spans only.
+    ...workerTracing(opts.tracing),
     dataConverter,
     ...WORKER_SHUTDOWN,
   });
@@ -56,8 +61,12 @@ export async function createCardWorker(opts: {
 
 async function main(): Promise<void> {
   const cfg = loadOrExit(() => loadCardWorkerConfig(process.env));
-  installRuntime();
+  const temporalMetrics = await installRuntime(cfg.SETTLE_CARD_WORKER_METRICS_PORT > 0);
   const log = createLogger({ level: cfg.LOG_LEVEL, name: 'card-worker' });
+  const tracing = startTracing({
+    serviceName: cfg.OTEL_SERVICE_NAME ?? 'settle-card-worker',
+    endpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT,
+  });
   configureAuditLog({ keys: auditKeysFrom(rootKeyFrom(cfg.SETTLE_SECRET_ROOT_KEY)), log });
   const pool = createPool(cfg.DATABASE_URL, 'settle-card-worker');
   await assertReachable(pool);
@@ -77,6 +86,7 @@ async function main(): Promise<void> {
         providers: new Map([['sandbox', createSandboxBankProvider({ pool })]]),
       },
       routing: { pool },
+      tracing,
     });
   await serveWorker({
     name: 'card-worker',
@@ -86,6 +96,8 @@ async function main(): Promise<void> {
     startedFields: { taskQueue: cfg.SETTLE_CARD_TASK_QUEUE, providers: cfg.SETTLE_PROVIDERS },
     pool,
     connection,
+    metrics: { port: cfg.SETTLE_CARD_WORKER_METRICS_PORT, temporal: temporalMetrics },
+    tracing,
     // PCI DSS 3.3.1.2: CVCs unused for an hour are destroyed even if no payment ever comes.
     afterReady: () =>
       startCvcSweeper({

@@ -11,6 +11,7 @@ import {
   withCircuitBreaker,
   type BreakerOptions,
 } from '../activities/providers/breaker';
+import { withCallMetrics } from '../activities/providers/metered';
 import { createSandboxProvider } from '../activities/providers/sandbox/adapter';
 import { createStripeProvider } from '../activities/providers/stripe/adapter';
 import { normalizeStripeEvent, verifyStripeEvent } from '../activities/providers/stripe/webhook';
@@ -55,7 +56,10 @@ export function buildProviders(cfg: Cfg, pool: Pool, breaker?: BreakerOptions): 
     );
   }
   if (wanted.has('braintree')) list.push(braintreeFrom(cfg));
-  return createProviderRegistry(list.map((p) => withCircuitBreaker(p, createCircuitBreaker(breaker))));
+  // Timed inside the breaker: a call the open circuit refuses never reached the provider.
+  return createProviderRegistry(
+    list.map((p) => withCircuitBreaker(withCallMetrics(p), createCircuitBreaker(breaker))),
+  );
 }
 
 export type WebhookVerifier = (

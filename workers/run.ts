@@ -1,9 +1,12 @@
+import net from 'node:net';
 import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import { createAuditLog } from '../db/audit-repo';
 import type { Pool } from '../db/pool';
 import { backoffMs, retryWithBackoff } from '../domain/backoff';
 import type { Logger } from '../security/logger';
+import type { Tracing } from '../observability/tracing';
 import { signalReady } from '../config/ready';
+import { fetchExposition, startMetricsServer } from '../observability/metrics';
 
 /**
  * Shutdown bounds for every worker: on SIGTERM, in-flight activities get 10 s to finish before they
@@ -13,9 +16,59 @@ import { signalReady } from '../config/ready';
  */
 export const WORKER_SHUTDOWN = { shutdownGraceTime: '10 seconds', shutdownForceTime: '30 seconds' } as const;
 
-/** SDK-internal logs at WARN and above only; Settle's own logs go through security/logger.ts. */
-export function installRuntime(): void {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+/** A port nothing listens on at this moment (the SDK's exporter cannot bind port 0 and say which). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/**
+ * SDK-internal logs at WARN and above only; Settle's own logs go through security/logger.ts.
+ *
+ * With `metrics`, the SDK's own worker metrics (task slots, poll and schedule-to-start latencies,
+ * sticky cache, ...; `temporal_…`, Prometheus-style names: `_total`, `_seconds`) are exported by its
+ * Prometheus exporter on a free loopback port of its own, which the process's `/metrics` forwards
+ * (serveWorker): one scrape target per process, no second port to configure. The SDK offers no
+ * supported way to feed prom-client directly (its buffered exporter is experimental). Returns the
+ * exporter's URL.
+ */
+export async function installRuntime(metrics = false): Promise<string | undefined> {
+  if (!metrics) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    return undefined;
+  }
+  // Another process may take the probed port before the exporter binds it: try a few.
+  for (let attempt = 1; ; attempt++) {
+    const bindAddress = `127.0.0.1:${await freeLoopbackPort()}`;
+    try {
+      Runtime.install({
+        logger: new DefaultLogger('WARN'),
+        telemetryOptions: {
+          metrics: {
+            prometheus: {
+              bindAddress,
+              countersTotalSuffix: true,
+              unitSuffix: true,
+              useSecondsForDurations: true,
+            },
+          },
+        },
+      });
+      // Starts the exporter now: a failed bind surfaces here, not at the first connection.
+      Runtime.instance();
+      return `http://${bindAddress}/metrics`;
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
+    }
+  }
 }
 
 /** Process start/stop go to the audit trail (PCI DSS 10.2.1.6) when a sink is given. */
@@ -130,18 +183,37 @@ export async function serveWorker(opts: {
   connection: NativeConnection;
   /** Started once the process is ready (the card worker's CVC sweeper); stopped first. */
   afterReady?: () => { stop(): Promise<void> };
+  /**
+   * `/metrics` on 127.0.0.1:`port` (0: none), with the Temporal SDK's exposition at `temporal`
+   * (installRuntime's URL) appended.
+   */
+  metrics?: { port: number; temporal?: string | undefined };
+  /** Traces (observability/tracing.ts), when on: flushed last, after the work has stopped. */
+  tracing?: Tracing | undefined;
 }): Promise<void> {
   const { log, pool, connection } = opts;
   const first = await opts.build();
-  log.info(opts.startedFields, `${opts.label} started`);
+  const temporal = opts.metrics?.temporal;
+  const metrics =
+    opts.metrics && opts.metrics.port > 0
+      ? await startMetricsServer({
+          port: opts.metrics.port,
+          more: temporal ? () => fetchExposition(temporal) : undefined,
+          onError: (err) =>
+            log.error({ err, port: opts.metrics?.port }, 'metrics port unavailable; not serving metrics'),
+        })
+      : undefined;
+  log.info({ ...opts.startedFields, metricsPort: metrics?.port ?? null }, `${opts.label} started`);
   signalReady(opts.name);
   const extra = opts.afterReady?.();
   await runUntilSignal(
     firstThenBuild(first, opts.build),
     async () => {
       await extra?.stop();
+      await metrics?.close();
       await connection.close();
       await pool.end();
+      await opts.tracing?.shutdown();
       log.info(`${opts.label} stopped`);
     },
     { audit: createAuditLog(pool), name: opts.name, onError: (err, what) => log.error({ err }, what) },

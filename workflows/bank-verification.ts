@@ -107,6 +107,12 @@ interface State {
 const MAC_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 const acts = proxyActivities<ReturnType<typeof createBankActivities>>(options.projection);
 
+/**
+ * Worker Versioning: PINNED. A verification lives at most its window (10 days by default) and moves
+ * money (micro-deposits, their clawback): it finishes on the build that started it, and an old build
+ * drains within the window after a deploy.
+ */
+
 export async function bankVerificationWorkflow(input: BankVerificationInput): Promise<BankAccountView> {
   const card = (opts: typeof options.projection) =>
     proxyActivities<ReturnType<typeof createBankProviderActivities>>({

@@ -3,3 +3,4 @@ export { paymentWorkflow } from './payment';
 export { bankVerificationWorkflow } from './bank-verification';
 export { webhookDispatcherWorkflow, webhookEndpointWorkflow } from './webhook-delivery';
 export { releaseHoldWorkflow } from './release-hold';
+export { paymentSweeperWorkflow } from './payment-sweeper';

@@ -18,15 +18,18 @@
  *        or the refund window (180 days) ends.
  * Every transition goes through domain/payment-state.ts; validators reject illegal updates before
  * they enter history. Each transition is one local activity, one PostgreSQL transaction: the
- * projection, the refund it made and the merchant events (`payment.<status>`, `refund.succeeded`,
- * ids derived from (payment, version)); search attributes change only with the status or provider.
+ * projection, the refund it made, the merchant events (`payment.<status>`, `refund.succeeded`,
+ * ids derived from (payment, version)) and the ledger entries of the money it moved (domain/ledger.ts,
+ * keyed by the step); search attributes change only with the status or provider.
  * Operations are serialized (one provider call at a time per payment).
  * Payments started before patch `one-step-writes` replay their recorded steps (payment-legacy.ts).
+ * Signals: `providerEvent` (provider-events.ts) and `repair` (payment-repair.ts: the sweeper's and the
+ * CLI's repairs, applied through the same commit path).
  */
 import {
   ApplicationFailure,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   proxyLocalActivities,
   upsertSearchAttributes,
   workflowInfo,
@@ -49,6 +52,7 @@ import {
 } from '../domain/payment';
 import { TERMINAL_STATUSES, transition, type Operation, type PaymentStatus } from '../domain/payment-state';
 import { FAILURE_TYPES } from '../domain/errors';
+import { stepEntries } from '../domain/ledger';
 import * as options from './activity-options';
 import { onCardQueue } from './card-queue';
 import {
@@ -59,6 +63,7 @@ import {
   legacyWrites,
 } from './payment-legacy';
 import { providerEventHandler, providerEventSignal } from './provider-events';
+import { repairHandler, repairSignal } from './payment-repair';
 import { isActivityFailure, isUnavailable, releaseHolds } from './release-hold';
 import { SA_PROVIDER, SA_STATUS } from './search-attributes';
 import { createSerial } from './serial';
@@ -91,12 +96,31 @@ export const ONE_STEP_WRITES_PATCH = 'one-step-writes';
 /** The reason a payment whose own data the database refused reads back with (`declineCode`). */
 export const DATA_REJECTED_CODE = 'data_rejected';
 
+/**
+ * Worker Versioning: PINNED (the payment worker's default behaviour, workers/versioning.ts: a
+ * behaviour declared in workflow code makes an unversioned worker fail every task). A payment moves money; each of its tasks runs on the build that wrote
+ * its history, so neither a ramp nor a rollback ever hands an in-flight payment to other code, and
+ * patched() is needed only for the replay corpus and the deploy gate's recent histories, not for
+ * correctness in flight. (AUTO_UPGRADE would make every deploy and every rollback a replay of every
+ * live payment against new code: a rollback to a build without a patch breaks the payments that
+ * took it.) The cost is the tail: a payment lives 180 days (refund window), so its old build must
+ * keep a worker until its payments drain; the refund phase therefore continues-as-new onto the
+ * current build (a fresh history: nothing to replay) as soon as a deploy changes the target, at its
+ * next wake-up. See docs/deploy.md "Worker Versioning".
+ */
+
 export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentState): Promise<PaymentView> {
   const oneStep = patched(ONE_STEP_WRITES_PATCH);
   const operationActs = onCardQueue<CardActs>(input.cardTaskQueue, options.providerOperation);
   const compensationActs = onCardQueue<CardActs>(input.cardTaskQueue, options.compensation);
 
   let s: PaymentState = resumed ?? initialState(input);
+  // Payments that were already running when the ledger started (the legacy path) have no entries: the
+  // first step of a later run (continue-as-new moves them onto the one-step path) posts an opening
+  // balance (domain/ledger.ts). A fresh one-step run posts from its start; a resumed run trusts the
+  // state it was handed, which says whether the runs before it posted. The ledger came with the
+  // one-step writes, so their patch tells both.
+  let ledgerOpened = resumed ? resumed.ledgerPosted === true : oneStep;
   /** The provider holding the authorization (after failover, the one that answered). */
   const provider = () => s.provider ?? input.provider;
   /** Set when the merchant's free text could not be stored: the payment is shown without it. */
@@ -138,7 +162,13 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
     // Payments on the legacy path projected a refund before anything else of its step.
     if (!oneStep && extra.refund) await legacyProjectRefund(extra.refund);
     const before = { status: s.status, provider: provider() };
-    s = { ...next, version: s.version + 1, updatedAt: new Date().toISOString() };
+    const prev = s;
+    s = {
+      ...next,
+      version: s.version + 1,
+      updatedAt: new Date().toISOString(),
+      ...(oneStep ? { ledgerPosted: true } : {}),
+    };
     const changed: SearchAttributeUpdatePair[] = [];
     if (s.status !== before.status) changed.push({ key: SA_STATUS, value: s.status });
     // Payments on the legacy path upserted the provider inside legacyAuthorize.
@@ -162,8 +192,24 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
         },
         ...(extra.events?.(s.updatedAt) ?? []),
       ],
+      // The money this step moved, posted in the same statement (the legacy path posts nothing).
+      ledger: oneStep
+        ? stepEntries(
+            {
+              clientId: input.clientId,
+              paymentId: input.paymentId,
+              currency: input.currency,
+              version,
+              at: s.updatedAt,
+            },
+            prev,
+            s,
+            { opening: !ledgerOpened },
+          )
+        : [],
     };
     await (oneStep ? local.commitPaymentStep(step) : legacyWrites(step));
+    if (oneStep) ledgerOpened = true;
     projected = Math.max(projected, version);
   }
 
@@ -268,6 +314,27 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
       serial,
       commit,
       recordEvent: (e) => (oneStep ? local.recordEvent(e) : legacyRecordEvent(e)),
+      refundSucceededEvent,
+    }),
+  );
+  // Stuck-payment sweeper and `cli payments resync`: apply what the provider shows, or re-project.
+  setHandler(
+    repairSignal,
+    repairHandler({
+      input,
+      state: () => s,
+      provider,
+      serial,
+      commit,
+      reproject: async () => {
+        await local.commitPaymentStep({
+          clientId: input.clientId,
+          view: view(),
+          version: s.version,
+          events: [],
+        });
+        projected = Math.max(projected, s.version);
+      },
       refundSucceededEvent,
     }),
   );
@@ -407,12 +474,19 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
   // 3. Refund phase: open until fully refunded or the refund window closes.
   const refundDeadline = Date.parse(input.createdAt) + REFUND_WINDOW_MS;
   while (!TERMINAL_STATUSES.has(s.status) && Date.now() < refundDeadline) {
-    if (workflowInfo().continueAsNewSuggested) {
+    // Unversioned (replay corpus, tests) the target never changes: same commands as before.
+    const moveOn = () =>
+      workflowInfo().continueAsNewSuggested || workflowInfo().targetWorkerDeploymentVersionChanged;
+    if (moveOn()) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof paymentWorkflow>(input, s);
+      // The next run starts on the deployment's current build.
+      await makeContinueAsNewFunc<typeof paymentWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' })(
+        input,
+        s,
+      );
     }
     await condition(
-      () => TERMINAL_STATUSES.has(s.status) || workflowInfo().continueAsNewSuggested,
+      () => TERMINAL_STATUSES.has(s.status) || moveOn(),
       Math.max(refundDeadline - Date.now(), 1),
     );
   }

@@ -56,6 +56,11 @@ export async function releaseHolds(a: {
   }
 }
 
+/**
+ * Worker Versioning: PINNED, as the payment that starts it: it voids money at a provider, and it
+ * ends as soon as the provider answers.
+ */
+
 /** Sync + void at one provider if it authorized after all; `compensation` retries without a deadline. */
 export async function releaseHoldWorkflow(a: {
   paymentId: string;

@@ -49,6 +49,15 @@ export const webhookEndpointWorkflowId = (endpointId: string) => `webhook-endpoi
 /** Shortest sleep between two claims: a clock skew between worker and database never spins. */
 const MIN_WAIT_MS = 100;
 
+/**
+ * Worker Versioning: AUTO_UPGRADE for both webhook workflows (the webhook worker's default behaviour,
+ * workers/versioning.ts). They are loops that live as long as
+ * their endpoint (the dispatcher: as long as the deployment) and continue-as-new onto the same
+ * version when pinned, so a pinned old build would never drain. Each iteration's work is an activity
+ * reading the database, and their histories are short (continue-as-new every <5000 events): a change
+ * to a loop goes behind patched(), and the deploy gate replays the running ones before a ramp.
+ */
+
 export async function webhookEndpointWorkflow(a: { endpointId: string }): Promise<void> {
   let woken = false;
   setHandler(wakeSignal, () => {

@@ -12,6 +12,7 @@
  * requests are answers, so they count as successes.
  */
 import { FAILURE_TYPES } from '../../domain/errors';
+import { watchCircuit } from '../../observability/metrics';
 import { ProviderError, type PaymentProvider } from './types';
 
 export interface BreakerOptions {
@@ -85,6 +86,8 @@ const isOutage = (err: unknown) =>
 
 /** The provider with a breaker in front of every call (parseWebhook is local and passes through). */
 export function withCircuitBreaker(provider: PaymentProvider, breaker: CircuitBreaker): PaymentProvider {
+  // settle_provider_circuit_state reads this breaker at scrape time.
+  watchCircuit(provider.name, () => breaker.state());
   const guard =
     <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
     async (...a: A): Promise<R> => {

@@ -11,6 +11,7 @@ import { AppError } from '../../domain/errors';
 import type { IdempotencyRepo } from '../../db/idempotency-repo';
 import { open, seal } from '../../security/envelope';
 import { retryWithBackoff } from '../../domain/backoff';
+import { idempotencyConflicts, idempotencyReplays } from '../../observability/metrics';
 
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
 
@@ -88,6 +89,7 @@ export function idempotency(repo: IdempotencyRepo, secret: Buffer) {
     const keyMac = storedKey(key);
     const begun = await repo.begin(clientId, keyMac, requestHash(hashKey, req));
     if (begun.kind === 'mismatch') {
+      idempotencyConflicts.inc({ reason: 'mismatch' });
       throw new AppError(
         'idempotency',
         'idempotency_key_reused',
@@ -96,6 +98,7 @@ export function idempotency(repo: IdempotencyRepo, secret: Buffer) {
       );
     }
     if (begun.kind === 'in_flight') {
+      idempotencyConflicts.inc({ reason: 'in_flight' });
       throw new AppError(
         'idempotency',
         'idempotency_key_in_use',
@@ -104,6 +107,7 @@ export function idempotency(repo: IdempotencyRepo, secret: Buffer) {
       );
     }
     if (begun.kind === 'replay') {
+      idempotencyReplays.inc();
       res
         .status(begun.status)
         .set('Idempotent-Replayed', 'true')

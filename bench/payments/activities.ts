@@ -3,25 +3,14 @@
  * returns at once what the real one would return, so a ceiling measures Temporal's cost of the shape
  * and nothing else.
  */
-import type { PaymentView } from '../../domain/payment';
+import type { EventRecord } from '../../domain/merchant-event';
+import type { PaymentStep, PaymentView } from '../../domain/payment';
 
 export function createNoopActivities() {
   return {
-    async commitPaymentStep(_step: {
-      clientId: string;
-      view: PaymentView;
-      version: number;
-      events: Array<Record<string, unknown>>;
-    }): Promise<void> {},
+    async commitPaymentStep(_step: PaymentStep): Promise<void> {},
     async projectPayment(_a: { clientId: string; view: PaymentView; version: number }): Promise<void> {},
-    async recordEvent(_e: {
-      id: string;
-      clientId: string;
-      type: string;
-      resourceId: string;
-      data: Record<string, unknown>;
-      createdAt: string;
-    }): Promise<void> {},
+    async recordEvent(_e: EventRecord): Promise<void> {},
     async routeAuthorization(a: { preferred: string }): Promise<string[]> {
       return Promise.resolve([a.preferred]);
     },

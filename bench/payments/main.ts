@@ -22,7 +22,7 @@ import {
   treeCpuMs,
   type HistorySample,
 } from './measure';
-import { setUp, type BenchEnv } from './setup';
+import { SETTLE_POOL_SIZE, setUp, type BenchEnv } from './setup';
 
 const KINDS = ['settle', 'same-shape', 'minimal'] as const;
 type Kind = (typeof KINDS)[number];
@@ -210,7 +210,7 @@ function table(c: number, rows: Summary[], phases: PhaseResult[]): string {
     `C = ${c}: ${rows[0]!.payments} payments per kind; latency in ms; history per payment; CPU ms per payment`,
     ...text,
     `pay/s by round: ${rows.map((r) => `${r.kind} ${r.perSecondByRound.map((x) => x.toFixed(1)).join('/')}`).join(', ')}`,
-    `settle's shared PostgreSQL pool (5), queries waiting by round: ${phases
+    `settle's shared PostgreSQL pool (${SETTLE_POOL_SIZE}), queries waiting by round: ${phases
       .filter((p) => p.poolWaiting)
       .map((p) => `mean ${fmt(p.poolWaiting!.mean, 1)} max ${p.poolWaiting!.max}`)
       .join(', ')}`,

@@ -25,6 +25,9 @@ import { startStack, stopAllStacks, type Stack } from '../../test/support/stack'
 import { createNoopActivities } from './activities';
 import { parentPid, pidListeningOn } from './measure';
 
+/** The stack's shared pool in the bench: the API's, payment worker's and card worker's pools of 10. */
+export const SETTLE_POOL_SIZE = 30;
+
 export interface BenchEnv {
   stack: Stack;
   baseUrl: string;
@@ -80,7 +83,9 @@ export async function setUp(log: (line: string) => void): Promise<BenchEnv> {
     process.env.SETTLE_TEST_RUNTIME_DATABASE_URL = runtimeUrl(db.url);
     process.env.SETTLE_TEST_SECRET_ROOT_KEY = randomBytes(32).toString('base64');
 
-    const stack = await startStack();
+    // One pool stands for the API's, the payment worker's and the card worker's (10 each in
+    // production): the stack's test default of 5 would make Settle wait for connections it has.
+    const stack = await startStack({ poolSize: SETTLE_POOL_SIZE });
     undo.push(() => stopAllStacks());
     const backend = await stack.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const postgresPid = parentPid(backend.rows[0]!.pid);

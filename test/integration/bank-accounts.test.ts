@@ -10,7 +10,7 @@ import type { Payload } from '@temporalio/common';
 import { displayCodec } from '../../security/payload-codec';
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeHistoryPayloads, historyToCorpusJSON } from '../../cli/workflows';
+import { decodeHistoryPayloads, historyFileText } from '../../cli/workflows';
 import { startStack, type Stack } from '../support/stack';
 
 jest.setTimeout(120_000);
@@ -83,7 +83,7 @@ async function record(s: Stack, flow: string, id: string): Promise<void> {
   const handle = s.client.workflow.getHandle(bankWorkflowIdOf(id));
   const history = await decodeHistoryPayloads(await handle.fetchHistory());
   const out = path.join(__dirname, '..', 'replay', 'histories', `bank-${flow}.json`);
-  fs.writeFileSync(out, historyToCorpusJSON(history));
+  fs.writeFileSync(out, historyFileText(history));
 }
 const wrongPair = ([a, b]: [number, number]): [number, number] => [(a % 99) + 1, b];
 

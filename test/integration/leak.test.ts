@@ -91,9 +91,11 @@ async function api(method: 'post' | 'get', path: string, auth: string, body?: un
 }
 
 /**
- * Every payload in an exported history. Two kinds are written in clear by design and only checked
- * for card data: search attributes (indexed by the server) and the SDK's own patch markers
- * (`core_patch`, written by the Rust core with the patch id only).
+ * Every payload in an exported history. Three kinds are written in clear by design and only checked
+ * for card data: search attributes (indexed by the server), the SDK's own patch markers
+ * (`core_patch`, written by the Rust core with the patch id only) and the bookkeeping of a local
+ * activity marker (`core_local_activity` detail `data`: sequence, attempt, activity id and type,
+ * times, written by the core). A local activity's `result` goes through the codec like any payload.
  */
 type JsonPayload = { metadata: Record<string, string>; data?: string };
 function payloadsOf(
@@ -106,7 +108,13 @@ function payloadsOf(
     const o = node as Record<string, unknown>;
     const clear = clearByDesign || o.markerName === 'core_patch';
     if (o.metadata && typeof o.metadata === 'object' && 'data' in o) out.push({ p: o as JsonPayload, clear });
-    for (const [k, v] of Object.entries(o)) payloadsOf(v, clear || k === 'searchAttributes', out);
+    const localActivity = o.markerName === 'core_local_activity';
+    for (const [k, v] of Object.entries(o)) {
+      if (localActivity && k === 'details' && v && typeof v === 'object') {
+        for (const [dk, dv] of Object.entries(v as Record<string, unknown>))
+          payloadsOf(dv, clear || dk === 'data', out);
+      } else payloadsOf(v, clear || k === 'searchAttributes', out);
+    }
   }
   return out;
 }

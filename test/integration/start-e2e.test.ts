@@ -95,6 +95,12 @@ test('npm start: up, example pays, second start refuses, Ctrl-C stops all, state
     () => first.output().includes('Settle is running.') || first.child.exitCode !== null,
   );
   expect(first.output()).toContain('Settle is running.');
+  // The dev server's Web UI decodes through the codec server, whose operator sign-in page is up.
+  const uiSettings = (await (
+    await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/api/v1/settings`)
+  ).json()) as { Codec: { Endpoint: string } };
+  expect(uiSettings.Codec.Endpoint).toBe(`http://127.0.0.1:${env.SETTLE_CODEC_PORT}`);
+  expect((await fetch(`http://127.0.0.1:${env.SETTLE_CODEC_PORT}/sign-in`)).status).toBe(200);
 
   const paid = JSON.parse(runExample(first.output())) as { id: string; status: string; amount: number };
   expect(paid).toMatchObject({ status: 'authorized', amount: 1999 });

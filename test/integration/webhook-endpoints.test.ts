@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { decodeHistoryPayloads, historyToCorpusJSON } from '../../cli/workflows';
+import { decodeHistoryPayloads, historyFileText } from '../../cli/workflows';
 import { verifySettleSignature } from '../../activities/webhook-activities';
 import { webhookDispatcherId, webhookEndpointWorkflowId } from '../../workflows/webhook-delivery';
 import { startStack, type Stack } from '../support/stack';
@@ -124,7 +124,7 @@ async function record(flow: string, workflowId: string): Promise<void> {
     await stack.client.workflow.getHandle(workflowId).fetchHistory(),
   );
   const out = path.join(__dirname, '..', 'replay', 'histories', `webhook-${flow}.json`);
-  fs.writeFileSync(out, historyToCorpusJSON(history));
+  fs.writeFileSync(out, historyFileText(history));
 }
 
 const deliveryRows = (endpointId: string) =>

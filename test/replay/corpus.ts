@@ -1,10 +1,10 @@
 /**
- * The replay corpus on disk (test/replay/histories/*.json).
+ * The replay corpus on disk (test/replay/histories/*.json), in Temporal's JSON history export
+ * format (what `temporal workflow show -o json` and the UI's Download write), payloads decoded.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { History } from '@temporalio/common/lib/proto-utils';
-import { historyFromCorpusJSON } from '../../cli/workflows';
+import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
 
 export const HISTORIES_DIR = path.join(__dirname, 'histories');
 
@@ -24,6 +24,6 @@ export function loadCorpus(dir = HISTORIES_DIR): Array<CorpusEntry & { raw: unkn
       const raw: unknown = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
       const name = f.replace(/\.json$/, '');
       // The workflow never reads its own id, so the flow name labels the replay.
-      return { name, workflowId: name, history: historyFromCorpusJSON(raw), raw };
+      return { name, workflowId: name, history: historyFromJSON(raw), raw };
     });
 }

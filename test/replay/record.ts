@@ -1,7 +1,8 @@
 /**
  * Records the replay corpus: runs every payment flow through the real API on a throwaway stack (a
  * Temporal dev server + a fresh PostgreSQL database, as the integration tests use) and writes each
- * workflow's history to test/replay/histories/<flow>.json.
+ * workflow's history to test/replay/histories/<flow>.json, in Temporal's JSON export format (as
+ * `temporal workflow show -o json` writes it), payloads decrypted.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx test/replay/record.ts [flow...]
  *
@@ -15,7 +16,7 @@ import { getPaymentQuery } from '../../workflows/payment';
 import globalSetup from '../support/global-setup';
 import { startStack, type Stack } from '../support/stack';
 import { apiFor, type Api } from '../integration/payments-support';
-import { decodeHistoryPayloads, historyToCorpusJSON } from '../../cli/workflows';
+import { decodeHistoryPayloads, historyFileText } from '../../cli/workflows';
 import { findCardNumber } from '../../security/redaction';
 
 const OUT = path.join(__dirname, 'histories');
@@ -103,10 +104,10 @@ async function record(stack: Stack, api: Api, name: string): Promise<void> {
   await handle.query(getPaymentQuery); // the workflow has processed everything sent to it
   // Payloads are encrypted in history: the corpus keeps them decrypted (and card-free) so it
   // replays without this run's throwaway keys.
-  const json = historyToCorpusJSON(await decodeHistoryPayloads(await handle.fetchHistory()));
-  const found = findCardNumber(JSON.parse(json));
+  const text = historyFileText(await decodeHistoryPayloads(await handle.fetchHistory()));
+  const found = findCardNumber(JSON.parse(text));
   if (found) throw new Error(`${name}: history contains card data at ${found}; not written`);
-  fs.writeFileSync(path.join(OUT, `${name}.json`), `${json}\n`);
+  fs.writeFileSync(path.join(OUT, `${name}.json`), text);
   process.stdout.write(`recorded ${name} (${workflowIdOf(id)})\n`);
 }
 

@@ -9,11 +9,12 @@ import type { Role } from '../../db/clients-repo';
 import { listRoutes } from '../support/route-list';
 import { startStack, type Stack } from '../support/stack';
 
-type Cls = 'public' | 'self' | 'business' | 'audit' | 'admin';
+type Cls = 'public' | 'self' | 'business' | 'ledger' | 'audit' | 'admin';
 
 /** The contract's table, written independently of api/rbac.ts. */
 const CONTRACT: Record<Exclude<Cls, 'public' | 'self'>, Record<Role, 'rw' | 'r' | '-'>> = {
   business: { service: 'rw', admin: 'r', auditor: 'r' },
+  ledger: { service: 'r', admin: 'r', auditor: 'r' },
   audit: { service: '-', admin: 'r', auditor: 'r' },
   admin: { service: '-', admin: 'rw', auditor: '-' },
 };
@@ -25,6 +26,7 @@ function classify(method: string, path: string): Cls | undefined {
   if (path === '/v1/auth/logout') return 'self';
   if (/^\/v1\/(vault|payments|refunds|bank-accounts|webhook-endpoints|events)(\/|$)/.test(path))
     return 'business';
+  if (/^\/v1\/ledger\//.test(path)) return 'ledger';
   if (/^\/v1\/audit-events(\/|$)/.test(path)) return 'audit';
   if (/^\/v1\/(clients|operators|signing-keys)(\/|$)/.test(path)) return 'admin';
   void method;
@@ -76,6 +78,8 @@ test('every route is classified; every denial is exactly 401/403; no unexpected 
       'GET /v1/payments/:id',
       'GET /v1/audit-events',
       'GET /v1/audit-events/verify',
+      'GET /v1/ledger/entries',
+      'GET /v1/ledger/balances',
       'POST /v1/signing-keys/rotate',
       'POST /v1/auth/login',
       'GET /.well-known/jwks.json',

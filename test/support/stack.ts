@@ -44,6 +44,7 @@ import type { WebhookVerifier } from '../../workers/providers';
 import type { ProviderName } from '../../domain/providers';
 import { webhookDispatcherId } from '../../workflows/webhook-delivery';
 import type { DeliverySchedule, EndpointPolicy } from '../../domain/webhook-policy';
+import type { Tracing } from '../../observability/tracing';
 
 let runtimeInstalled = false;
 /** Where SDK core/worker log lines go while a test captures them (leak test); else dropped. */
@@ -105,6 +106,16 @@ export function testEnv(): { temporalAddress: string; databaseUrl: string; runti
 }
 
 type StackOptions = {
+  /**
+   * Traces (observability/tracing.ts): the client interceptors and the workers' interceptors and
+   * sink. The test that passes it starts and shuts tracing down itself.
+   */
+  tracing?: Tracing;
+  /**
+   * Connections of the one pool the stack's API and workers share (5). In production each process has
+   * its own pool (10 each by default): the payments bench passes their sum.
+   */
+  poolSize?: number;
   authWaitMs?: number;
   providers?: (pool: Pool) => ProviderRegistry;
   workers?: boolean;
@@ -177,7 +188,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
   const { temporalAddress, runtimeDatabaseUrl } = testEnv();
   const keys = opts.keys ?? testKeyEnv();
   // As in production: the API and the workers connect as the runtime login role, not the owner.
-  const pool = createPool(runtimeDatabaseUrl, 'settle-test', 5);
+  const pool = createPool(runtimeDatabaseUrl, 'settle-test', opts.poolSize ?? 5);
   const root = rootKeyFrom(keys.SETTLE_SECRET_ROOT_KEY);
   configureAuditLog({ keys: auditKeysFrom(root) });
   if (opts.logSink) runtimeSink = opts.logSink;
@@ -188,7 +199,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
   const cardTaskQueue = `settle-test-card-${suffix}`;
   const webhookTaskQueue = `settle-test-webhooks-${suffix}`;
   const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection, dataConverter });
+  const client = new Client({ connection, dataConverter, interceptors: opts.tracing?.clientInterceptors });
   const vault = createVaultFromConfig(keys, pool);
   const tokens = createTokenService({
     privateKeyPem: keys.SETTLE_JWT_PRIVATE_KEY,
@@ -229,6 +240,8 @@ async function createStack(opts: StackOptions): Promise<Stack> {
           namespace: 'default',
           taskQueue,
           pool,
+          client,
+          tracing: opts.tracing,
         }),
       );
       if (opts.webhooks?.dispatcher) {
@@ -242,6 +255,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
             urlPolicy: opts.webhooks.urlPolicy,
             schedule: opts.webhooks.dispatcher.schedule,
             policy: opts.webhooks.dispatcher.endpoint,
+            tracing: opts.tracing,
           }),
         );
       }
@@ -261,6 +275,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
               ]),
             },
             routing: { pool },
+            tracing: opts.tracing,
           }),
         );
       }

@@ -5,17 +5,15 @@
  * `provider_unavailable`; PostgreSQL or Temporal being down is 503 `internal` / `service_unavailable`
  * (retry later); anything unknown is 500 `internal`.
  */
-/* eslint-disable @typescript-eslint/require-await -- fakes keep the repositories' async signatures */
+
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
 import type { Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { createPaymentsService, type PaymentsService } from '../../api/payments-service';
+import type { PaymentsService } from '../../api/payments-service';
+import { paymentsServiceOver } from '../support/payments-service-fakes';
 import { errorHandler, requestId } from '../../api/middleware/common';
-import type { PaymentsRepo } from '../../db/payments-repo';
-import type { ProviderRoutesRepo } from '../../db/provider-routes-repo';
-import type { Vault } from '../../vault/vault';
 import { createLogger } from '../../security/logger';
 
 const silent = createLogger({ level: 'silent' });
@@ -35,23 +33,7 @@ function serviceFailingWith(err: unknown): PaymentsService {
     withAbortSignal: (_s: AbortSignal, fn: () => Promise<unknown>) => fn(),
     workflow: { startUpdateWithStart: fail, getHandle: () => ({ executeUpdate: fail }) },
   } as unknown as Client;
-  return createPaymentsService({
-    client,
-    payments: {
-      exists: async () => true,
-      get: async () => undefined,
-      upsert: async () => undefined,
-    } as unknown as PaymentsRepo,
-    routes: { get: async () => undefined } as unknown as ProviderRoutesRepo,
-    vault: {
-      metadata: async () => ({ token: 'tok_x', legalEntity: 'default', brand: 'visa', last4: '4242' }),
-    } as unknown as Vault,
-    taskQueue: 'q',
-    cardTaskQueue: 'cq',
-    enabledProviders: ['sandbox'],
-    defaultProvider: 'sandbox',
-    authWaitMs: 10_000,
-  });
+  return paymentsServiceOver(client);
 }
 
 /** A minimal app: the route calls the service, the ONE error middleware answers. */

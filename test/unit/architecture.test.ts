@@ -10,6 +10,7 @@
  *   1 security/    primitives: envelope crypto, key providers (local, KMS), purpose keys, tokens,
  *                  passwords, TOTP, audit hashing, clock, redaction, logger, URL guard, payload codec.
  *                  Never touches the database.
+ *   1 observability/  metrics and traces: primitives beside security/, never the database.
  *   2 config/      the zod shapes of the environment (parsed once in each process root) and
  *                  readiness signalling; may validate with security/ (e.g. token key PEMs).
  *   3 db/          repositories and migrations; may use audit hashing and the clock from security/.
@@ -27,12 +28,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { tsFilesIn } from '../support/sources';
 
 const ROOT = path.resolve(__dirname, '../..');
 
 const LAYERS: Record<string, number> = {
   domain: 0,
   security: 1,
+  observability: 1,
   config: 2,
   db: 3,
   vault: 4,
@@ -78,17 +81,10 @@ interface Edge {
 
 function productionFiles(): string[] {
   const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith('.ts') && !p.endsWith('.d.ts')) out.push(path.relative(ROOT, p));
-    }
-  };
   for (const e of fs.readdirSync(ROOT, { withFileTypes: true })) {
     if (NOT_PRODUCTION.has(e.name) || e.name.startsWith('.')) continue;
-    if (e.isDirectory()) walk(path.join(ROOT, e.name));
-    else if (e.name.endsWith('.ts')) out.push(e.name);
+    if (e.isDirectory()) out.push(...tsFilesIn(e.name));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(e.name);
   }
   return out.sort();
 }

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { tsFilesIn } from '../support/sources';
 
 const ROOT = path.join(__dirname, '../..');
 
@@ -31,16 +32,7 @@ function productionFolders(): string[] {
   return config.include.filter((d) => d !== 'scripts' && d !== 'compliance');
 }
 
-function sourceFiles(dir: string): string[] {
-  const abs = path.join(ROOT, dir);
-  if (!fs.existsSync(abs)) return [];
-  return fs
-    .readdirSync(abs, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
-    .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)));
-}
-
-const files = productionFolders().flatMap(sourceFiles);
+const files = productionFolders().flatMap(tsFilesIn);
 
 const parsed = new Map<string, ts.SourceFile>();
 function parse(file: string): ts.SourceFile {

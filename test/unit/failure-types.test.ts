@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FAILURE_TYPES } from '../../domain/errors';
+import { REPO_ROOT, tsFilesIn } from '../support/sources';
 
-const ROOT = path.join(__dirname, '../..');
 const DIRS = [
   'activities',
   'api',
@@ -21,22 +21,13 @@ const DIRS = [
 ];
 const DEFINITION = path.join('domain', 'errors.ts');
 
-function* sources(dir: string): Generator<string> {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) yield* sources(p);
-    else if (e.name.endsWith('.ts')) yield p;
-  }
-}
-
 test('no source outside domain/errors.ts spells a failure type as a string literal', () => {
   const literal = new RegExp(`(['"\`])(${Object.values(FAILURE_TYPES).join('|')})\\1`);
   const loose: string[] = [];
   for (const dir of DIRS) {
-    for (const file of sources(path.join(ROOT, dir))) {
-      const rel = path.relative(ROOT, file);
+    for (const rel of tsFilesIn(dir)) {
       if (rel === DEFINITION) continue;
-      fs.readFileSync(file, 'utf8')
+      fs.readFileSync(path.join(REPO_ROOT, rel), 'utf8')
         .split('\n')
         .forEach((line, i) => {
           if (literal.test(line)) loose.push(`${rel}:${i + 1}: ${line.trim()}`);

@@ -12,12 +12,9 @@ import {
   type Client,
   type WithStartWorkflowOperation,
 } from '@temporalio/client';
-import { createPaymentsService } from '../../api/payments-service';
+import { paymentsServiceOver } from '../support/payments-service-fakes';
 import { AppError } from '../../domain/errors';
 import type { PaymentView } from '../../domain/payment';
-import type { PaymentsRepo } from '../../db/payments-repo';
-import type { ProviderRoutesRepo } from '../../db/provider-routes-repo';
-import type { Vault } from '../../vault/vault';
 
 const view = (over: Partial<PaymentView>): PaymentView => ({
   id: 'pay_x',
@@ -55,22 +52,7 @@ function serviceWithEndedWorkflow(stored: PaymentView | undefined) {
       },
     },
   } as unknown as Client;
-  const svc = createPaymentsService({
-    client,
-    payments: {
-      get: async (id: string) => (stored ? { ...stored, id } : undefined),
-      upsert: async () => undefined,
-    } as unknown as PaymentsRepo,
-    routes: { get: async () => undefined } as unknown as ProviderRoutesRepo,
-    vault: {
-      metadata: async () => ({ token: 'tok_x', legalEntity: 'default', brand: 'visa', last4: '4242' }),
-    } as unknown as Vault,
-    taskQueue: 'q',
-    cardTaskQueue: 'cq',
-    enabledProviders: ['sandbox'],
-    defaultProvider: 'sandbox',
-    authWaitMs: 10_000,
-  });
+  const svc = paymentsServiceOver(client, () => stored);
   const create = () =>
     svc.create({ sub: 'cli_x', role: 'service' }, 'key-1', {
       amount: 100,

@@ -15,7 +15,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { createActivities } from '../../activities';
-import { historyToCorpusJSON } from '../../cli/workflows';
+import { historyFileText } from '../../cli/workflows';
 import type { PaymentStep } from '../../db/payments-repo';
 import type { ProviderName } from '../../domain/providers';
 import type { createCardActivities } from '../../activities/card-activities';
@@ -78,6 +78,7 @@ function fakes(route: string[], authorize: All['authorizePayment']) {
     releaseIfAuthorized: r('releaseIfAuthorized', () => true),
     refundPayment: r('refundPayment', () => ({ providerRefundId: 'r', status: 'succeeded' as const })),
     destroyExpiredCvcs: () => Promise.resolve(0),
+    syncPayment: () => Promise.resolve({ found: false }),
   };
   const of = (name: string) => calls.filter((c) => c.name === name).map((c) => c.arg);
   return { acts, of, route };
@@ -129,7 +130,7 @@ test('an unavailable provider fails over; the winner holds the payment and the l
     // RECORD_REPLAY=1 keeps this run as the corpus's failover history.
     if (process.env.RECORD_REPLAY) {
       const file = path.join(__dirname, '../replay/histories/failover-release-expiry.json');
-      fs.writeFileSync(file, `${historyToCorpusJSON(await handle.fetchHistory())}\n`);
+      fs.writeFileSync(file, historyFileText(await handle.fetchHistory()));
     }
   });
   const auths = f.of('authorizePayment').map((a) => a.provider);

@@ -72,6 +72,9 @@ function fakes(authorize: AuthorizeImpl) {
     async destroyExpiredCvcs() {
       return 0;
     },
+    async syncPayment() {
+      return { found: false };
+    },
   };
   return { acts, calls, events, count: (name: string) => calls.filter((c) => c.name === name).length };
 }
