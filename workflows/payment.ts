@@ -64,7 +64,7 @@ import {
 } from './payment-legacy';
 import { providerEventHandler, providerEventSignal } from './provider-events';
 import { repairHandler, repairSignal } from './payment-repair';
-import { isActivityFailure, isUnavailable, releaseHolds } from './release-hold';
+import { authorizeOnRoute, releaseHolds } from './release-hold';
 import { SA_PROVIDER, SA_STATUS } from './search-attributes';
 import { createSerial } from './serial';
 
@@ -98,8 +98,8 @@ export const DATA_REJECTED_CODE = 'data_rejected';
 
 /**
  * Worker Versioning: PINNED (the payment worker's default behaviour, workers/versioning.ts: a
- * behaviour declared in workflow code makes an unversioned worker fail every task). A payment moves money; each of its tasks runs on the build that wrote
- * its history, so neither a ramp nor a rollback ever hands an in-flight payment to other code, and
+ * behaviour declared in workflow code makes an unversioned worker fail every task). A payment
+ * moves money; each of its tasks runs on the build that wrote its history, so neither a ramp nor a rollback ever hands an in-flight payment to other code, and
  * patched() is needed only for the replay corpus and the deploy gate's recent histories, not for
  * correctness in flight. (AUTO_UPGRADE would make every deploy and every rollback a replay of every
  * live payment against new code: a rollback to a build without a patch breaks the payments that
@@ -240,25 +240,7 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
     let answer: { result: AuthorizeResult; provider: string };
     try {
       if (oneStep) {
-        const route = input.route?.length ? input.route : [input.provider];
-        answer = await (async () => {
-          for (const [i, p] of route.entries()) {
-            const last = i === route.length - 1;
-            mayHold.push(p);
-            try {
-              const acts = onCardQueue<CardActs>(
-                input.cardTaskQueue,
-                last ? options.authorize : options.authorizeFailover,
-              );
-              return { result: await acts.authorizePayment({ ...args, provider: p }), provider: p };
-            } catch (err) {
-              // The card never left the vault: this provider holds nothing.
-              if (isActivityFailure(err, FAILURE_TYPES.CardUnavailable)) mayHold.pop();
-              if (last || !isUnavailable(err)) throw err;
-            }
-          }
-          throw new Error('unreachable: the last provider either answers or throws');
-        })();
+        answer = await authorizeOnRoute(input, args, mayHold);
         await releaseHolds({
           paymentId: input.paymentId,
           providers: mayHold.filter((p) => p !== answer.provider),
