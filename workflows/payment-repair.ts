@@ -16,10 +16,10 @@
  */
 import { condition, defineSignal } from '@temporalio/workflow';
 import type { EventRecord } from '../domain/merchant-event';
-import type { PaymentInput, PaymentState, RefundRecord } from '../domain/payment';
+import type { PaymentInput, RefundRecord } from '../domain/payment';
 import { nextProviderRepair, type ProviderObservation } from '../domain/payment-repair';
 import { transition } from '../domain/payment-state';
-import type { Serial } from './serial';
+import type { PaymentContext } from './payment-context';
 
 export interface RepairSignal {
   /** Who asked (`system:payment-sweeper`, `cli:<user>`), for the workflow's history. */
@@ -41,19 +41,13 @@ export const observedRefundId = (paymentId: string, n: number) => `re_${paymentI
 /** At most this many transitions per signal (capture, then refund): a bound, never reached in practice. */
 const MAX_STEPS = 4;
 
-export function repairHandler(ctx: {
-  input: PaymentInput;
-  state: () => PaymentState;
-  provider: () => string;
-  serial: Serial;
-  commit: (
-    next: PaymentState,
-    extra: { refund?: RefundRecord; events?: (at: string) => EventRecord[] },
-  ) => Promise<void>;
-  /** Write the current state to the projection at its current version, with no event. */
-  reproject: () => Promise<void>;
-  refundSucceededEvent: (input: PaymentInput, refund: RefundRecord, at: string) => EventRecord;
-}) {
+export function repairHandler(
+  ctx: PaymentContext & {
+    /** Write the current state to the projection at its current version, with no event. */
+    reproject: () => Promise<void>;
+    refundSucceededEvent: (input: PaymentInput, refund: RefundRecord, at: string) => EventRecord;
+  },
+) {
   return async (req: RepairSignal): Promise<void> => {
     // Authorization settles the payment first; a repair judged against `processing` would do nothing.
     await condition(() => ctx.state().status !== 'processing');

@@ -16,9 +16,9 @@
  */
 import { condition, defineSignal } from '@temporalio/workflow';
 import type { EventRecord } from '../domain/merchant-event';
-import type { PaymentInput, PaymentState, RefundRecord } from '../domain/payment';
+import type { PaymentInput, RefundRecord } from '../domain/payment';
 import { TERMINAL_STATUSES, transition } from '../domain/payment-state';
-import type { Serial } from './serial';
+import type { PaymentContext } from './payment-context';
 
 export interface ProviderEventSignal {
   /** `<provider>:<provider event id>` */
@@ -43,21 +43,13 @@ export const MERCHANT_EVENT_TYPES: Readonly<Record<string, string>> = {
   'settlement.failed': 'payment.settlement_failed',
 };
 
-export function providerEventHandler(ctx: {
-  input: PaymentInput;
-  state: () => PaymentState;
-  /** The provider holding the payment (after failover, the winner): only it speaks for it. */
-  provider: () => string;
-  serial: Serial;
-  /** The payment workflow's commit: state, projection, refund and events in one step. */
-  commit: (
-    next: PaymentState,
-    extra: { refund?: RefundRecord; events?: (at: string) => EventRecord[] },
-  ) => Promise<void>;
-  /** Append one merchant event that changes no state. */
-  recordEvent: (e: EventRecord) => Promise<void>;
-  refundSucceededEvent: (input: PaymentInput, refund: RefundRecord, at: string) => EventRecord;
-}) {
+export function providerEventHandler(
+  ctx: PaymentContext & {
+    /** Append one merchant event that changes no state. */
+    recordEvent: (e: EventRecord) => Promise<void>;
+    refundSucceededEvent: (input: PaymentInput, refund: RefundRecord, at: string) => EventRecord;
+  },
+) {
   const refundable = () => {
     const st = ctx.state().status;
     return st === 'captured' || st === 'partially_refunded' || TERMINAL_STATUSES.has(st);
