@@ -16,6 +16,8 @@ import type { ProviderRegistry } from './providers/registry';
 import type {
   AuthorizeResult,
   CaptureResult,
+  DisputeEvidenceStore,
+  DisputeProviderResult,
   ProviderPaymentSnapshot,
   RefundResult,
 } from './providers/types';
@@ -25,6 +27,8 @@ import { withProviderSpans } from './providers/traced';
 export interface CardActivityDeps {
   vault: Vault;
   providers: ProviderRegistry;
+  /** Dispute evidence files (decrypted only here); evidence with files fails retryably without it. */
+  evidence?: DisputeEvidenceStore | undefined;
 }
 
 export interface AuthorizeArgs {
@@ -59,6 +63,20 @@ export interface RefundArgs {
   amount: number;
   currency: string;
   reason?: string | undefined;
+}
+
+/** A dispute at its provider; the adapters derive `<dp_id>:evidence` / `<dp_id>:accept` keys. */
+export interface AcceptDisputeArgs {
+  disputeId: string;
+  provider: string;
+  providerDisputeId: string;
+  paymentId: string;
+  providerReference: string;
+}
+/** Evidence: the text and the ids of files stored by the API (contents never cross Temporal). */
+export interface DisputeEvidenceArgs extends AcceptDisputeArgs {
+  text: string;
+  fileIds: string[];
 }
 
 export const idempotencyKeys = {
@@ -243,6 +261,48 @@ export function createCardActivities(deps: CardActivityDeps) {
     }): Promise<ProviderPaymentSnapshot> {
       return atBoundary(() =>
         providers.get(a.provider).sync({ paymentId: a.paymentId, providerReference: a.providerReference }),
+      );
+    },
+
+    /**
+     * Send a dispute's evidence and submit it. Each adapter guards a repeat (Stripe: the dispute is
+     * read first and the write carries `<dp_id>:evidence`; Braintree: looked up, only missing pieces
+     * sent; sandbox: its books), so a retry after an unknown outcome submits once. Files are read and
+     * decrypted here, just before they go out; results and errors name no file content.
+     */
+    async submitDisputeEvidence(a: DisputeEvidenceArgs): Promise<DisputeProviderResult> {
+      return atBoundary(() =>
+        heartbeating(async () => {
+          const provider = providers.get(a.provider);
+          let files: Awaited<ReturnType<DisputeEvidenceStore['read']>> = [];
+          if (a.fileIds.length > 0) {
+            if (!deps.evidence)
+              throw failure(FAILURE_TYPES.InternalError, 'no dispute evidence store in this worker');
+            files = await deps.evidence.read(a.disputeId, a.fileIds);
+          }
+          return provider.submitDisputeEvidence({
+            disputeId: a.disputeId,
+            providerDisputeId: a.providerDisputeId,
+            paymentId: a.paymentId,
+            providerReference: a.providerReference,
+            text: a.text,
+            files,
+          });
+        }),
+      );
+    },
+
+    /** Concede a dispute at its provider (guarded like the evidence: a repeat changes nothing). */
+    async acceptDispute(a: AcceptDisputeArgs): Promise<DisputeProviderResult> {
+      return atBoundary(() =>
+        heartbeating(() =>
+          providers.get(a.provider).acceptDispute({
+            disputeId: a.disputeId,
+            providerDisputeId: a.providerDisputeId,
+            paymentId: a.paymentId,
+            providerReference: a.providerReference,
+          }),
+        ),
       );
     },
 

@@ -25,6 +25,8 @@ import {
 import { clientAdminRoutes, operatorAdminRoutes, signingKeyRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
 import { ledgerRoutes } from './routes/ledger';
+import { reconciliationRoutes } from './routes/reconciliation';
+import type { ReconciliationService } from './reconciliation-service';
 import { createLedgerRepo } from '../db/ledger-repo';
 import { authenticate, errorHandler, notFoundHandler, requestId } from './middleware/common';
 import { openApiDocument } from './openapi';
@@ -35,6 +37,8 @@ import { healthRoutes } from './routes/health';
 import { paymentRoutes } from './routes/payments';
 import { bankAccountRoutes } from './routes/bank-accounts';
 import type { BankAccountsService } from './bank-accounts-service';
+import type { DisputesService } from './disputes-service';
+import { disputeRoutes, EVIDENCE_BODY_LIMIT } from './routes/disputes';
 import { vaultRoutes } from './routes/vault';
 import { providerWebhookRoutes } from './routes/webhooks';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints';
@@ -54,6 +58,10 @@ export interface AppDeps {
   payments: PaymentsService;
   /** Bank accounts (API.md bank-account routes); the routes are mounted only when given. */
   bankAccounts?: BankAccountsService | undefined;
+  /** Disputes (API.md "Disputes"); the routes are mounted, and dispute webhooks routed, only when given. */
+  disputes?: DisputesService | undefined;
+  /** Reconciliation runs (API.md "Ledger and reconciliation"); the routes are mounted only when given. */
+  reconciliation?: ReconciliationService | undefined;
   /** Webhooks in (providers) and out (merchant endpoints); the routes are mounted only when given. */
   webhooks?:
     | {
@@ -105,9 +113,19 @@ export function createApp(deps: AppDeps): Express {
         webhooks: deps.webhooks.repo,
         temporal: deps.temporal,
         bankAccounts: deps.bankAccounts,
+        disputes: deps.disputes,
         logger: deps.logger,
       }),
     );
+  }
+  // Dispute evidence carries files (base64): its own, larger limit; every other body stays at 64 kB
+  // (the parser below skips a body already parsed).
+  if (deps.disputes) {
+    const evidenceJson = express.json({ limit: EVIDENCE_BODY_LIMIT, strict: true, verify: requireUtf8Body });
+    app.use('/v1/disputes', (req, res, next) => {
+      if (req.method === 'POST' && /^\/[^/]+\/evidence$/.test(req.path)) evidenceJson(req, res, next);
+      else next();
+    });
   }
   app.use(express.json({ limit: '64kb', strict: true, verify: requireUtf8Body }));
   app.use(bodyGate);
@@ -152,6 +170,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/payments', ...business, paymentRoutes({ payments: deps.payments }));
   if (deps.bankAccounts)
     v1.use('/bank-accounts', ...business, bankAccountRoutes({ bankAccounts: deps.bankAccounts }));
+  if (deps.disputes) v1.use('/disputes', ...business, disputeRoutes({ disputes: deps.disputes }));
   if (deps.webhooks) {
     v1.use(
       '/webhook-endpoints',
@@ -171,6 +190,13 @@ export function createApp(deps: AppDeps): Express {
     ledgerRoutes({ ledger: createLedgerRepo(deps.pool) }),
   );
   v1.use('/audit-events', auditedRead, requireAccess('audit', allowlist), auditRoutes({ audit: deps.audit }));
+  if (deps.reconciliation)
+    v1.use(
+      '/reconciliation',
+      requireAccess('reconciliation', allowlist),
+      idem,
+      reconciliationRoutes({ reconciliation: deps.reconciliation }),
+    );
   const admin = [requireAccess('admin', allowlist), idem];
   v1.use('/clients', ...admin, clientAdminRoutes({ clients: deps.clients, clock }));
   v1.use('/operators', ...admin, operatorAdminRoutes({ operators: deps.operators, clock }));

@@ -8,7 +8,10 @@ import { z } from 'zod';
 import { ERROR_TYPES } from '../domain/errors';
 import { MAX_AMOUNT, normalizeCurrency } from '../domain/money';
 import { PAYMENT_STATUSES } from '../domain/payment-state';
+import { DISPUTE_STATUSES } from '../domain/dispute';
 import { ENTRY_KINDS, LEDGER_ACCOUNTS } from '../domain/ledger';
+import { PROVIDER_NAMES } from '../domain/providers';
+import { DISCREPANCY_KINDS, MONEY_STATUSES, RECONCILIATION_STATUSES } from '../domain/reconciliation';
 import { amount, currency, metadata } from './validation';
 
 type Json = Record<string, unknown>;
@@ -106,6 +109,14 @@ export const ErrorSchema = obj(['error'], {
 });
 
 /** Response objects (never a card number, never a secret except the endpoint secret shown once). */
+/** One side of a reconciliation discrepancy (domain/reconciliation.ts MoneyFacts). */
+const MONEY_FACTS = obj(['status', 'currency', 'amountCaptured', 'amountRefunded'], {
+  status: { type: 'string', enum: [...MONEY_STATUSES] },
+  currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+  amountCaptured: { type: 'integer', minimum: 0 },
+  amountRefunded: { type: 'integer', minimum: 0 },
+});
+
 export const RESPONSE_SCHEMAS: Record<string, Json> = {
   Error: ErrorSchema,
   Payment: obj(
@@ -117,6 +128,7 @@ export const RESPONSE_SCHEMAS: Record<string, Json> = {
       'amountCapturable',
       'amountCaptured',
       'amountRefunded',
+      'amountDisputed',
       'capture',
       'provider',
       'providerReference',
@@ -132,6 +144,7 @@ export const RESPONSE_SCHEMAS: Record<string, Json> = {
       amountCapturable: { type: 'integer', minimum: 0 },
       amountCaptured: { type: 'integer', minimum: 0 },
       amountRefunded: { type: 'integer', minimum: 0 },
+      amountDisputed: { type: 'integer', minimum: 0 },
       capture: { type: 'string', enum: ['manual', 'automatic'] },
       provider: str,
       providerReference: nullable(str),
@@ -143,6 +156,21 @@ export const RESPONSE_SCHEMAS: Record<string, Json> = {
       declineCode: str,
       authorizationExpiresAt: time,
       merchantReference: str,
+      createdAt: time,
+      updatedAt: time,
+    },
+  ),
+  Dispute: obj(
+    ['id', 'paymentId', 'amount', 'currency', 'reason', 'status', 'evidenceDueBy', 'createdAt', 'updatedAt'],
+    {
+      id: { type: 'string', pattern: idPattern('dp') },
+      paymentId: { type: 'string', pattern: idPattern('pay') },
+      amount: { type: 'integer', minimum: 0 },
+      currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+      reason: str,
+      status: { type: 'string', enum: [...DISPUTE_STATUSES] },
+      evidenceDueBy: time,
+      evidenceSubmittedAt: time,
       createdAt: time,
       updatedAt: time,
     },
@@ -227,6 +255,24 @@ export const RESPONSE_SCHEMAS: Record<string, Json> = {
     account: { type: 'string', enum: [...LEDGER_ACCOUNTS] },
     currency: { type: 'string', pattern: '^[A-Z]{3}$' },
     balance: { type: 'integer', description: 'Sum of the account lines (debit > 0)' },
+  }),
+  ReconciliationRun: obj(['id', 'provider', 'from', 'to', 'status', 'checked', 'discrepancies'], {
+    id: { type: 'string', pattern: idPattern('rc') },
+    provider: { type: 'string', enum: [...PROVIDER_NAMES] },
+    from: time,
+    to: time,
+    status: { type: 'string', enum: [...RECONCILIATION_STATUSES] },
+    checked: { type: 'integer', minimum: 0 },
+    discrepancies: {
+      type: 'array',
+      items: obj(['kind'], {
+        kind: { type: 'string', enum: [...DISCREPANCY_KINDS] },
+        paymentId: { type: 'string', pattern: idPattern('pay') },
+        providerReference: str,
+        expected: MONEY_FACTS,
+        actual: MONEY_FACTS,
+      }),
+    },
   }),
   Client: obj(['id', 'name', 'role', 'createdAt', 'disabledAt'], {
     id: { type: 'string', pattern: idPattern('cli') },

@@ -8,6 +8,9 @@
 import { LoginBody, MfaBody, TokenBody } from './routes/auth';
 import { CreateBankAccountBody, VerifyBody } from './routes/bank-accounts';
 import { CaptureBody, CreatePaymentBody, RefundBody } from './routes/payments';
+import { EvidenceBody } from './routes/disputes';
+import { StartRunBody } from './routes/reconciliation';
+import { DISPUTE_STATUSES } from '../domain/dispute';
 import { TokenizeBody } from './routes/vault';
 import { CreateEndpointBody, UpdateEndpointBody } from './routes/webhook-endpoints';
 import { PAYMENT_STATUSES } from '../domain/payment-state';
@@ -117,10 +120,20 @@ function requestBodies() {
       prop(s, 'holderName').minLength = 1;
     }),
     verify: requestSchema(VerifyBody),
+    reconciliationRun: requestSchema(StartRunBody),
     endpoint: requestSchema(CreateEndpointBody, (s) => {
       prop(s, 'url').pattern = '^[Hh][Tt][Tt][Pp][Ss]?://';
     }),
     endpointUpdate: requestSchema(UpdateEndpointBody),
+    evidence: requestSchema(EvidenceBody, (s) => {
+      // text and file names pipe into min(1): the input side alone loses it.
+      prop(s, 'text').minLength = 1;
+      const file = (prop(s, 'files') as { items: Record<string, unknown> }).items;
+      prop(file, 'name').minLength = 1;
+      // Canonical base64 (padded), as the route's refinement checks it.
+      prop(file, 'contentBase64').pattern =
+        '^(?:[A-Za-z0-9+/]{4})+$|^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$';
+    }),
   };
 }
 
@@ -249,6 +262,36 @@ export function openApiDocument(): Record<string, unknown> {
           more: [404],
         }),
       },
+      '/v1/disputes': {
+        get: read(
+          'List disputes',
+          json('Disputes', listOf('Dispute')),
+          [
+            ...pageParams,
+            { name: 'paymentId', in: 'query', schema: { type: 'string', pattern: idPattern('pay') } },
+            { name: 'status', in: 'query', schema: { type: 'string', enum: [...DISPUTE_STATUSES] } },
+          ],
+          [404],
+        ),
+      },
+      '/v1/disputes/{id}': {
+        get: read('Read a dispute', json('Dispute', ref('Dispute')), [pathId('dp')], [404]),
+      },
+      '/v1/disputes/{id}/evidence': {
+        post: write(
+          'Submit evidence (text, and up to 5 PDF/PNG/JPEG files of at most 4 MiB each, 8 MiB in all, base64); only while needs_response and before evidenceDueBy, else 409. A card number in the text or a file is a 400 and nothing is stored',
+          '200',
+          json('Dispute (under_review)', ref('Dispute')),
+          { parameters: [pathId('dp')], requestBody: body(b.evidence), more: [404] },
+        ),
+      },
+      '/v1/disputes/{id}/accept': {
+        post: write('Accept (concede) the dispute', '200', json('Dispute (accepted)', ref('Dispute')), {
+          parameters: [pathId('dp')],
+          requestBody: emptyBody,
+          more: [404],
+        }),
+      },
       '/v1/bank-accounts': {
         post: write('Add a bank account and verify it', '201', json('Bank account', ref('BankAccount')), {
           requestBody: body(b.bankAccount),
@@ -332,6 +375,34 @@ export function openApiDocument(): Record<string, unknown> {
           }),
         ),
       },
+      '/v1/reconciliation/runs': {
+        post: write(
+          'Start a reconciliation of the ledger with one enabled provider over [from, to): from before to, at most SETTLE_RECONCILIATION_MAX_DAYS (31) days apart, years 1970-9999 (admin)',
+          '202',
+          json('Run started', {
+            type: 'object',
+            required: ['id', 'status'],
+            properties: {
+              id: { type: 'string', pattern: idPattern('rc') },
+              status: { type: 'string', enum: ['running'] },
+            },
+          }),
+          { requestBody: body(b.reconciliationRun) },
+        ),
+        get: read(
+          'Reconciliation runs, newest first (admin, auditor)',
+          json('Runs', listOf('ReconciliationRun')),
+          pageParams,
+        ),
+      },
+      '/v1/reconciliation/runs/{id}': {
+        get: read(
+          'A reconciliation run and its discrepancies',
+          json('Run', ref('ReconciliationRun')),
+          [pathId('rc')],
+          [404],
+        ),
+      },
       '/v1/audit-events': {
         get: read(
           'Audit events (hash-chained)',
@@ -411,6 +482,13 @@ export function openApiDocument(): Record<string, unknown> {
               },
             },
           },
+          responses: { '200': json('Stored once', { type: 'object' }), ...errors([400, 404, 413, 500, 503]) },
+        }),
+      },
+      '/webhooks/sandbox': {
+        post: pub({
+          summary: 'Sandbox provider events (Sandbox-Signature over the raw body)',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
           responses: { '200': json('Stored once', { type: 'object' }), ...errors([400, 404, 413, 500, 503]) },
         }),
       },

@@ -6,6 +6,7 @@
  *   | business | read+write | read       | read    |   payments, refunds, vault, bank accounts, webhook endpoints
  *   | ledger   | read (own) | read       | read    |   ledger entries and balances
  *   | audit    | -          | read       | read    |   audit events, audit verification
+ *   | reconciliation | -    | read+write | read    |   reconciliation runs
  *   | admin    | -          | read+write | -       |   clients, operators, key rotation
  */
 import type { NextFunction, Request, Response } from 'express';
@@ -13,13 +14,14 @@ import ipaddr from 'ipaddr.js';
 import type { Role } from '../db/clients-repo';
 import { AppError } from '../domain/errors';
 
-export type ResourceClass = 'business' | 'ledger' | 'audit' | 'admin';
+export type ResourceClass = 'business' | 'ledger' | 'audit' | 'reconciliation' | 'admin';
 
 const MATRIX: Readonly<Record<ResourceClass, Readonly<Record<Role, 'rw' | 'r' | '-'>>>> = {
   business: { service: 'rw', admin: 'r', auditor: 'r' },
   // A service reads only its own merchant's ledger: the routes scope every read by its client id.
   ledger: { service: 'r', admin: 'r', auditor: 'r' },
   audit: { service: '-', admin: 'r', auditor: 'r' },
+  reconciliation: { service: '-', admin: 'rw', auditor: 'r' },
   admin: { service: '-', admin: 'rw', auditor: '-' },
 };
 

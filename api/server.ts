@@ -27,6 +27,12 @@ import { createApp } from './app';
 import { answerClientErrors } from './client-error';
 import { createPaymentsService } from './payments-service';
 import { createBankAccountsService } from './bank-accounts-service';
+import { createReconciliationService } from './reconciliation-service';
+import { createReconciliationRepo } from '../db/reconciliation-repo';
+import { createDisputesService } from './disputes-service';
+import { createDisputesRepo } from '../db/disputes-repo';
+import { createDisputeEvidenceRepo } from '../db/dispute-evidence-repo';
+import { disputeEvidenceFromConfig } from '../vault/dispute-evidence';
 import { createBankAccountsRepo } from '../db/bank-accounts-repo';
 import { bankSecretsFromConfig } from '../vault/bank-secrets';
 import { connectClient } from './temporal-client';
@@ -134,6 +140,23 @@ async function main(): Promise<void> {
       legalEntity: cfg.SETTLE_LEGAL_ENTITY,
       provider: 'sandbox', // the only provider with bank verification so far (docs/bank-verification.md)
       waitMs: cfg.SETTLE_AUTH_WAIT_MS,
+    }),
+    disputes: createDisputesService({
+      client: temporal,
+      disputes: createDisputesRepo(pool),
+      evidence: disputeEvidenceFromConfig(cfg, createDisputeEvidenceRepo(pool)),
+      taskQueue: cfg.SETTLE_TASK_QUEUE,
+      cardTaskQueue: cfg.SETTLE_CARD_TASK_QUEUE,
+      legalEntity: cfg.SETTLE_LEGAL_ENTITY,
+    }),
+    reconciliation: createReconciliationService({
+      client: temporal,
+      repo: createReconciliationRepo(pool),
+      taskQueue: cfg.SETTLE_TASK_QUEUE,
+      cardTaskQueue: cfg.SETTLE_CARD_TASK_QUEUE,
+      enabledProviders: enabled,
+      maxWindowDays: cfg.SETTLE_RECONCILIATION_MAX_DAYS,
+      pageSize: cfg.SETTLE_RECONCILIATION_PAGE_SIZE,
     }),
     idempotency: createIdempotencyRepo(pool),
     idempotencySecret,

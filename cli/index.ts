@@ -15,6 +15,7 @@ import { auditKeysFrom, rootKeyFrom } from '../security/purpose-keys';
 import { auditCommands } from './audit';
 import { keyCommands } from './keys';
 import { ledgerCommands } from './ledger';
+import { reconcileCommands } from './reconcile';
 import { deployCommands } from './deploy';
 import { vaultCommands } from './vault';
 import type { Command } from './command';
@@ -28,6 +29,7 @@ export const groups: Record<string, Record<string, Command>> = {
   keys: keyCommands,
   vault: vaultCommands,
   ledger: ledgerCommands,
+  reconcile: reconcileCommands,
   deploy: deployCommands,
 };
 

@@ -121,6 +121,8 @@ export const providerShape = {
   BRAINTREE_ENVIRONMENT: z.enum(['development', 'sandbox', 'production']).default('sandbox'),
   GATEWAY_HOST: z.string().min(1).optional(),
   GATEWAY_PORT: port.optional(),
+  /** Signs (card worker) and verifies (API) the sandbox's webhooks; none: the sandbox sends none. */
+  SETTLE_SANDBOX_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 };
 export type ProviderConfig = z.infer<z.ZodObject<typeof providerShape>>;
 
@@ -157,6 +159,25 @@ const tracingShape = {
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   /** The service name on this process's spans (default: the process, e.g. `settle-api`). */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+};
+
+/** Reconciliation (docs/reconciliation.md): records per page, and the longest window one run may cover. */
+const reconciliationShape = {
+  SETTLE_RECONCILIATION_PAGE_SIZE: z.coerce.number().int().min(1).max(100).default(100),
+  SETTLE_RECONCILIATION_MAX_DAYS: z.coerce.number().int().min(1).max(366).default(31),
+};
+
+/** The daily reconciliation Schedule (workers/reconciliation.ts), ensured by the payment worker. */
+const reconciliationScheduleShape = {
+  ...reconciliationShape,
+  /** Cron (UTC) of the scheduled runs; each covers the window ending at the start of its day. */
+  SETTLE_RECONCILIATION_SCHEDULE: z
+    .string()
+    .regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression')
+    .default('0 3 * * *'),
+  SETTLE_RECONCILIATION_WINDOW_HOURS: z.coerce.number().int().min(1).max(744).default(24),
+  /** The providers the Schedule reconciles: the deployment's enabled ones. */
+  SETTLE_PROVIDERS: providerList,
 };
 
 // ---- One shape per process -------------------------------------------------------------------------
@@ -199,6 +220,7 @@ export const apiShape = {
   SETTLE_AUTH_WAIT_MS: z.coerce.number().int().min(100).max(60000).default(10000),
   SETTLE_PROVIDERS: providerList,
   SETTLE_DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES).default('sandbox'),
+  ...reconciliationShape,
   /** Provider webhooks in: the API verifies them (Stripe secrets, Braintree keys; no Stripe API key needed). */
   ...providerShape,
   /** Merchant webhooks out (the endpoint routes are off without SETTLE_WEBHOOK_KEY). */
@@ -257,6 +279,7 @@ export const versioningShape = {
 export const paymentWorkerShape = {
   ...workerCommon,
   ...sweeperShape,
+  ...reconciliationScheduleShape,
   ...versioningShape,
   /** Settle's and the Temporal SDK's worker metrics, on one loopback port (0 disables both). */
   SETTLE_PAYMENT_WORKER_METRICS_PORT: metricsPort(9465),
@@ -277,6 +300,8 @@ export const cardWorkerShape = {
   /** Comma-separated providers to enable; sandbox is always available unless removed here. */
   SETTLE_PROVIDERS: providerList,
   ...providerShape,
+  /** Where the sandbox delivers its webhooks (the API's /webhooks/sandbox); unset: not delivered. */
+  SETTLE_SANDBOX_WEBHOOK_URL: z.string().url().optional(),
   SETTLE_CARD_WORKER_METRICS_PORT: metricsPort(9466),
 };
 

@@ -249,9 +249,10 @@ async function verifyIn(
       amount_capturable: number;
       amount_captured: number;
       amount_refunded: number;
+      amount_disputed: number;
       refunds_pending: string;
     }>(
-      `SELECT p.id, p.amount_capturable, p.amount_captured, p.amount_refunded,
+      `SELECT p.id, p.amount_capturable, p.amount_captured, p.amount_refunded, p.amount_disputed,
               coalesce((SELECT sum(f.amount) FROM refunds f
                          WHERE f.payment_id = p.id AND f.status <> 'succeeded'), 0)::text AS refunds_pending
          FROM payments p WHERE p.id = ANY($1::text[])
@@ -264,6 +265,7 @@ async function verifyIn(
         amountCaptured: p.amount_captured,
         amountRefunded: p.amount_refunded,
         refundsPending: Number(p.refunds_pending),
+        amountDisputed: p.amount_disputed,
       });
       for (const d of found) note(`payment ${p.id}: ${d}`);
     }

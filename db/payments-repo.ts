@@ -29,6 +29,7 @@ interface Row {
   amount_capturable: number;
   amount_captured: number;
   amount_refunded: number;
+  amount_disputed: number;
   capture: 'manual' | 'automatic';
   provider: string;
   provider_reference: string | null;
@@ -53,6 +54,7 @@ function toView(r: Row): PaymentView {
     amountCapturable: r.amount_capturable,
     amountCaptured: r.amount_captured,
     amountRefunded: r.amount_refunded,
+    amountDisputed: Number(r.amount_disputed ?? 0),
     capture: r.capture,
     provider: r.provider,
     providerReference: r.provider_reference,
@@ -68,14 +70,18 @@ function toView(r: Row): PaymentView {
   return v;
 }
 
-/** Versioned upsert of a payment's projection ($1-$22): an older version never overwrites a newer one. */
+/**
+ * Versioned upsert of a payment's projection ($1-$22, and $27 amount_disputed): an older version never
+ * overwrites a newer one.
+ */
 const PAYMENT_UPSERT = `INSERT INTO payments (id, client_id, status, amount, currency, amount_capturable, amount_captured, amount_refunded,
          capture, provider, provider_reference, token, brand, last4, decline_code, authorization_expires_at,
-         merchant_reference, description, metadata, version, created_at, updated_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+         merchant_reference, description, metadata, version, created_at, updated_at, amount_disputed)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$27)
        ON CONFLICT (id) DO UPDATE SET
          status = EXCLUDED.status, amount_capturable = EXCLUDED.amount_capturable,
          amount_captured = EXCLUDED.amount_captured, amount_refunded = EXCLUDED.amount_refunded,
+         amount_disputed = EXCLUDED.amount_disputed,
          provider = EXCLUDED.provider, provider_reference = EXCLUDED.provider_reference,
          decline_code = EXCLUDED.decline_code, authorization_expires_at = EXCLUDED.authorization_expires_at,
          version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
@@ -106,8 +112,11 @@ const paymentParams = (clientId: string, p: PaymentView, version: number): unkno
   p.updatedAt,
 ];
 
+/** The upsert alone: its amount_disputed parameter is $23 here ($23-$26 belong to commitStep). */
+const PAYMENT_UPSERT_ALONE = PAYMENT_UPSERT.replace('$27)', '$23)');
+
 async function upsertPayment(q: Queryable, clientId: string, p: PaymentView, version: number): Promise<void> {
-  await q.query(PAYMENT_UPSERT, paymentParams(clientId, p, version));
+  await q.query(PAYMENT_UPSERT_ALONE, [...paymentParams(clientId, p, version), p.amountDisputed ?? 0]);
 }
 
 async function upsertRefund(q: Queryable, r: RefundRecord): Promise<void> {
@@ -184,6 +193,7 @@ export function createPaymentsRepo(pool: Pool) {
             })),
           ),
           ...ledgerParams(step.ledger),
+          step.view.amountDisputed ?? 0,
         ],
       );
     },

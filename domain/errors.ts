@@ -100,6 +100,8 @@ export const FAILURE_TYPES = {
   BankConflict: 'BankConflict',
   /** Micro-deposit amounts that do not match. */
   BankAmountsMismatch: 'BankAmountsMismatch',
+  /** A dispute update its status or its evidence deadline does not allow (evidence after the due date...). */
+  DisputeConflict: 'DisputeConflict',
 } as const;
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 
@@ -145,6 +147,7 @@ export const UPDATE_FAILURE_ANSWERS: Readonly<Record<FailureType, UpdateFailureA
   PaymentAmountRejected: { type: 'invalid_request', code: 'invalid_amount', status: 422 },
   BankConflict: { type: 'conflict', code: 'invalid_state' },
   BankAmountsMismatch: { type: 'invalid_request', code: 'verification_amounts_mismatch', status: 422 },
+  DisputeConflict: { type: 'conflict', code: 'invalid_state' },
   ProviderInvalidRequest: {
     type: 'conflict',
     code: 'provider_rejected',

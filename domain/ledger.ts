@@ -29,15 +29,19 @@
  *                             Payments still on the legacy write path (workflows/payment-legacy.ts,
  *                             three activities per step) post nothing until a continue-as-new moves
  *                             them onto the one-step path, whose first step opens their ledger.
+ *   dispute withdrawal D      Dr disputed                Cr receivable_from_provider  what the dispute took
+ *   dispute reinstatement     Dr receivable_from_provider Cr disputed                 exactly what it took
  * An automatic capture is a capture without a hold. Declines and failures move no money.
  *
  * So, per payment: authorized_holds = amountCapturable = -merchant_pending; the credits to
  * merchant_balance sum to amountCaptured and its debits to amountRefunded; receivable_from_provider +
- * refunds_payable = amountCaptured - amountRefunded. `cli ledger verify` checks exactly this.
- * Disputes and fees have their accounts here; the steps that post to them come with those features.
+ * refunds_payable = amountCaptured - amountRefunded - amountDisputed; disputed = amountDisputed.
+ * `cli ledger verify` checks exactly this. Fees have their account here; the step that posts to it
+ * comes with that feature.
  *
  * Each entry is keyed by the workflow step that posts it (payment id + version + kind; a refund by
- * its refund id) and its id derives from that key, so a retried or replayed step never posts twice.
+ * its refund id; a dispute's movements by the dispute id) and its id derives from that key, so a
+ * retried or replayed step never posts twice.
  */
 
 export const LEDGER_ACCOUNTS = [
@@ -51,7 +55,15 @@ export const LEDGER_ACCOUNTS = [
 ] as const;
 export type LedgerAccount = (typeof LEDGER_ACCOUNTS)[number];
 
-export const ENTRY_KINDS = ['opening_balance', 'authorization', 'capture', 'hold_release', 'refund'] as const;
+export const ENTRY_KINDS = [
+  'opening_balance',
+  'authorization',
+  'capture',
+  'hold_release',
+  'refund',
+  'dispute_withdrawal',
+  'dispute_reinstatement',
+] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 export interface LedgerLine {
@@ -79,6 +91,8 @@ export interface LedgerFacts {
   amountCaptured: number;
   amountRefunded: number;
   refunds: ReadonlyArray<{ id: string; amount: number; status: string }>;
+  /** What each dispute withdrew and whether it was reinstated (absent: none). */
+  disputes?: ReadonlyArray<{ disputeId: string; withdrawn: number; reinstated: boolean }> | undefined;
 }
 
 export const NO_MONEY: LedgerFacts = {
@@ -104,6 +118,8 @@ const SUFFIX: Readonly<Record<EntryKind, string>> = {
   capture: 'c',
   hold_release: 'h',
   refund: 'r',
+  dispute_withdrawal: 'w',
+  dispute_reinstatement: 'i',
 };
 
 const body = (id: string) => id.replace(/^[a-z]+_/, '');
@@ -135,11 +151,8 @@ function refundLines(amount: number, status: string): LedgerLine[] {
 }
 
 /** The lines that move a payment's accounts from `before` to `after`, grouped by movement. */
-function movements(
-  before: LedgerFacts,
-  after: LedgerFacts,
-): Array<{ kind: EntryKind; lines: LedgerLine[]; refundId?: string }> {
-  const out: Array<{ kind: EntryKind; lines: LedgerLine[]; refundId?: string }> = [];
+function movements(before: LedgerFacts, after: LedgerFacts): Movement[] {
+  const out: Movement[] = [];
   const holdChange = after.amountCapturable - before.amountCapturable;
   const captured = after.amountCaptured - before.amountCaptured;
   // The part of a capture that consumed the hold (an automatic capture had none).
@@ -168,7 +181,33 @@ function movements(
   }
   // Refunded amounts without a refund record of their own (none today): still posted, by the step.
   if (refunded !== 0) out.push({ kind: 'refund', lines: refundLines(refunded, 'pending') });
+
+  // Each dispute withdraws once and reinstates at most once: keyed by the dispute, not the step.
+  const had = new Map((before.disputes ?? []).map((d) => [d.disputeId, d]));
+  for (const d of after.disputes ?? []) {
+    const b = had.get(d.disputeId);
+    if (d.withdrawn <= 0) continue;
+    if (!b)
+      out.push({
+        kind: 'dispute_withdrawal',
+        lines: pair('disputed', 'receivable_from_provider', d.withdrawn),
+        disputeId: d.disputeId,
+      });
+    if (d.reinstated && !b?.reinstated)
+      out.push({
+        kind: 'dispute_reinstatement',
+        lines: pair('receivable_from_provider', 'disputed', d.withdrawn),
+        disputeId: d.disputeId,
+      });
+  }
   return out;
+}
+
+interface Movement {
+  kind: EntryKind;
+  lines: LedgerLine[];
+  refundId?: string;
+  disputeId?: string;
 }
 
 /**
@@ -200,6 +239,13 @@ export function stepEntries(
         id: `je_${body(m.refundId)}r`,
         stepKey: `refund:${m.refundId}`,
       });
+    } else if (m.disputeId) {
+      const what = m.kind === 'dispute_withdrawal' ? 'withdrawal' : 'reinstatement';
+      out.push({
+        ...paymentEntry(ctx, m.kind, m.lines),
+        id: `je_${body(m.disputeId)}${SUFFIX[m.kind]}`,
+        stepKey: `dispute:${m.disputeId}:${what}`,
+      });
     } else {
       out.push(paymentEntry(ctx, m.kind, m.lines));
     }
@@ -218,6 +264,8 @@ export interface PaymentLedgerFigures {
   amountRefunded: number;
   /** Refunds not (yet) paid by the provider. */
   refundsPending: number;
+  /** Funds disputes withdrew (absent: none). */
+  amountDisputed?: number | undefined;
 }
 
 /** Balances per account and the merchant_balance credits/debits of one payment's lines. */
@@ -245,17 +293,19 @@ export function paymentLedgerProblems(
   want: PaymentLedgerFigures,
 ): string[] {
   const { balances: b, credited, debited } = paymentFigures(lines);
+  const disputed = want.amountDisputed ?? 0;
   const checks: Array<[string, number, number]> = [
     ['authorized_holds (amountCapturable)', b.authorized_holds, want.amountCapturable],
     ['merchant_pending (-amountCapturable)', b.merchant_pending, -want.amountCapturable],
     ['merchant_balance credits (amountCaptured)', credited, want.amountCaptured],
     ['merchant_balance debits (amountRefunded)', debited, want.amountRefunded],
     [
-      'receivable_from_provider (amountCaptured - amountRefunded + pending refunds)',
+      'receivable_from_provider (amountCaptured - amountRefunded + pending refunds - amountDisputed)',
       b.receivable_from_provider,
-      want.amountCaptured - want.amountRefunded + want.refundsPending,
+      want.amountCaptured - want.amountRefunded + want.refundsPending - disputed,
     ],
     ['refunds_payable (-pending refunds)', b.refunds_payable, -want.refundsPending],
+    ['disputed (amountDisputed)', b.disputed, disputed],
   ];
   return checks
     .filter(([, got, exp]) => got !== exp)

@@ -13,6 +13,11 @@
  * Once money is captured, the status follows from the amounts (capturedStatus): still capturable ->
  * partially_captured (refunds of what was captured are allowed meanwhile); nothing refunded ->
  * captured; everything captured refunded -> refunded (terminal); otherwise partially_refunded.
+ *
+ * Disputes (domain/dispute.ts) withdraw funds and may reinstate them: `dispute_withdraw` takes
+ * min(amount, captured - refunded - disputed) into amountDisputed, `dispute_reinstate` gives back
+ * exactly what that dispute withdrew. Both are allowed in every status, change no status, and are
+ * idempotent per dispute (the per-dispute records in `disputes`). Refunds never take disputed funds.
  */
 
 export const PAYMENT_STATUSES = [
@@ -45,7 +50,20 @@ export interface Amounts {
   amountCapturable: number;
   amountCaptured: number;
   amountRefunded: number;
+  /** Funds withdrawn by open or lost disputes. Absent in states from before disputes: read as 0. */
+  amountDisputed?: number | undefined;
+  /** What each dispute withdrew (one record per dispute, kept after reinstatement). */
+  disputes?: DisputeFunds[] | undefined;
 }
+
+export interface DisputeFunds {
+  disputeId: string;
+  /** What the withdrawal took (possibly 0: nothing was left to take). */
+  withdrawn: number;
+  reinstated: boolean;
+}
+
+export const disputedOf = (a: Pick<Amounts, 'amountDisputed'>): number => a.amountDisputed ?? 0;
 
 export type Operation =
   | { kind: 'authorized'; capture: CaptureMode }
@@ -54,7 +72,9 @@ export type Operation =
   | { kind: 'capture'; amount?: number | undefined; final?: boolean | undefined }
   | { kind: 'void' }
   | { kind: 'expire' }
-  | { kind: 'refund'; amount?: number | undefined };
+  | { kind: 'refund'; amount?: number | undefined }
+  | { kind: 'dispute_withdraw'; disputeId: string; amount: number }
+  | { kind: 'dispute_reinstate'; disputeId: string };
 
 export type Rejection = {
   /** `conflict` -> 409 with the current status; `amount` -> 422 with the code given. */
@@ -79,7 +99,12 @@ const badAmount = (code: string, message: string): { ok: false; rejection: Rejec
   rejection: { kind: 'amount', code, message },
 });
 
-/** Which operations each status admits (used for docs, tests and fast validator checks). */
+type DisputeOperation = Extract<Operation, { kind: 'dispute_withdraw' | 'dispute_reinstate' }>;
+
+/**
+ * Which operations each status admits (used for docs, tests and fast validator checks). The dispute
+ * operations are not listed: every status admits them.
+ */
 export const ALLOWED: Readonly<Record<PaymentStatus, ReadonlyArray<Operation['kind']>>> = {
   processing: ['authorized', 'declined', 'failed'],
   authorized: ['capture', 'void', 'expire'],
@@ -104,6 +129,7 @@ export function capturedStatus(
 
 /** Decide an operation. Returns the next amounts and the money moved, or a typed rejection. */
 export function transition<T extends Amounts>(state: T, op: Operation): Transition<T> {
+  if (op.kind === 'dispute_withdraw' || op.kind === 'dispute_reinstate') return disputeFunds(state, op);
   if (!ALLOWED[state.status].includes(op.kind)) return conflict(state.status, op.kind);
   switch (op.kind) {
     case 'authorized':
@@ -167,7 +193,7 @@ export function transition<T extends Amounts>(state: T, op: Operation): Transiti
         },
       };
     case 'refund': {
-      const refundable = state.amountCaptured - state.amountRefunded;
+      const refundable = state.amountCaptured - state.amountRefunded - disputedOf(state);
       const amount = op.amount ?? refundable;
       if (!Number.isSafeInteger(amount) || amount <= 0)
         return badAmount('invalid_amount', 'Refund amount must be a positive integer');
@@ -189,4 +215,40 @@ export function transition<T extends Amounts>(state: T, op: Operation): Transiti
       };
     }
   }
+}
+
+/**
+ * A dispute's withdrawal or reinstatement. A repeated one (the dispute already has its record, or it
+ * was already reinstated) is `ok` with the state unchanged (the same object): nothing to commit.
+ */
+function disputeFunds<T extends Amounts>(state: T, op: DisputeOperation): Transition<T> {
+  const records = state.disputes ?? [];
+  const mine = records.find((d) => d.disputeId === op.disputeId);
+  const disputed = disputedOf(state);
+  if (op.kind === 'dispute_withdraw') {
+    if (mine) return { ok: true, amount: 0, next: state };
+    if (!Number.isSafeInteger(op.amount) || op.amount < 0)
+      return badAmount('invalid_amount', 'Disputed amount must be a non-negative integer');
+    const available = Math.max(state.amountCaptured - state.amountRefunded - disputed, 0);
+    const amount = Math.min(op.amount, available);
+    return {
+      ok: true,
+      amount,
+      next: {
+        ...state,
+        amountDisputed: disputed + amount,
+        disputes: [...records, { disputeId: op.disputeId, withdrawn: amount, reinstated: false }],
+      },
+    };
+  }
+  if (!mine || mine.reinstated) return { ok: true, amount: 0, next: state };
+  return {
+    ok: true,
+    amount: mine.withdrawn,
+    next: {
+      ...state,
+      amountDisputed: disputed - mine.withdrawn,
+      disputes: records.map((d) => (d.disputeId === op.disputeId ? { ...d, reinstated: true } : d)),
+    },
+  };
 }

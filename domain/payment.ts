@@ -74,6 +74,8 @@ export interface PaymentView {
   amountCapturable: number;
   amountCaptured: number;
   amountRefunded: number;
+  /** Funds withdrawn by open or lost disputes (API.md "Disputes"). */
+  amountDisputed: number;
   capture: CaptureMode;
   provider: string;
   providerReference: string | null;
@@ -113,6 +115,7 @@ export function toView(input: PaymentInput, s: PaymentState): PaymentView {
     amountCapturable: s.amountCapturable,
     amountCaptured: s.amountCaptured,
     amountRefunded: s.amountRefunded,
+    amountDisputed: s.amountDisputed ?? 0,
     capture: input.capture,
     provider: s.provider ?? input.provider,
     providerReference: s.providerReference,

@@ -37,6 +37,7 @@ export type ProviderEventKind =
   | 'refund.succeeded'
   | 'refund.failed'
   | 'dispute.opened'
+  | 'dispute.updated'
   | 'dispute.closed'
   | 'settlement.failed'
   | 'bank_account.deposits_sent'
@@ -54,6 +55,31 @@ export interface ProviderEvent {
   paymentId?: string | undefined;
   amount?: number | undefined;
   occurredAt: string;
+  /** dispute.* events: the dispute as the provider reports it. */
+  dispute?: ProviderDisputeFacts | undefined;
   /** Provider payload with nothing card-like; stored for audit. */
   raw: Record<string, unknown>;
+}
+
+/** Dispute statuses (API.md "Disputes"). */
+export const DISPUTE_STATUSES = ['needs_response', 'under_review', 'won', 'lost', 'accepted'] as const;
+export type DisputeStatus = (typeof DISPUTE_STATUSES)[number];
+
+/**
+ * A dispute as a provider's webhook reports it, normalized by the adapter (Stripe `charge.dispute.*`,
+ * Braintree dispute notifications, the sandbox's own). `status` is mapped onto our statuses: Stripe
+ * `warning_needs_response`/`needs_response` -> needs_response, `under_review` -> under_review, `won`,
+ * `lost`; Braintree `open` -> needs_response, `disputed` -> under_review, `won`, `lost`, `accepted`.
+ */
+export interface ProviderDisputeFacts {
+  /** The provider's dispute id (Stripe `dp_...`, Braintree dispute id). */
+  providerDisputeId: string;
+  /** Minor units, in `currency`. */
+  amount: number;
+  currency: string;
+  /** The provider's reason code, lower snake case (`fraudulent`, `product_not_received`, ...). */
+  reason: string;
+  status: DisputeStatus;
+  /** ISO 8601; absent when the provider gave none (the engine then allows 7 days). */
+  evidenceDueBy?: string | undefined;
 }

@@ -69,7 +69,8 @@ export const paymentTransitions = once(
 
 // ---- Providers -------------------------------------------------------------------------------------
 
-export type ProviderOperation = 'authorize' | 'capture' | 'void' | 'refund' | 'sync';
+export type ProviderOperation =
+  'authorize' | 'capture' | 'void' | 'refund' | 'sync' | 'dispute_evidence' | 'dispute_accept';
 /**
  * success: an answer that is not a decline; declined: an authorization the issuer refused (an answer,
  * not an error); invalid_request, unavailable, outcome_unknown: the provider failure types of

@@ -14,6 +14,8 @@ const KEY_NAMES = [
   'SETTLE_DB_RUNTIME_PASSWORD',
   'SETTLE_TOTP_KEY',
   'SETTLE_WEBHOOK_KEY',
+  // Signs the sandbox's webhooks (card worker) and verifies them (API).
+  'SETTLE_SANDBOX_WEBHOOK_SECRET',
 ] as const;
 export type EmbeddedSecrets = Record<(typeof KEY_NAMES)[number] | 'SETTLE_JWT_PRIVATE_KEY', string>;
 

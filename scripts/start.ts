@@ -289,6 +289,8 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: temporalAddress,
       PORT: String(cfg.PORT),
       SETTLE_KEY_PROVIDER: 'local',
+      // The sandbox's disputes reach the API as signed webhooks, like a real provider's.
+      SETTLE_SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${cfg.PORT}/webhooks/sandbox`,
       // The codec server answers the Temporal UI's browser origin only.
       SETTLE_CODEC_UI_ORIGIN: cfg.SETTLE_CODEC_UI_ORIGIN ?? `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}`,
     };

@@ -5,6 +5,8 @@
  */
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createCardActivities } from '../activities/card-activities';
+import { createProviderRecordActivities, type ProviderRecordDeps } from '../activities/provider-records';
+import { createReconciliationRepo } from '../db/reconciliation-repo';
 import {
   createBankProviderActivities,
   type BankProviderActivityDeps,
@@ -21,9 +23,13 @@ import { assertReachable, createPool } from '../db/pool';
 import { loadCardWorkerConfig, loadOrExit } from '../config/shapes';
 import { createLogger } from '../security/logger';
 import { startCvcSweeper } from '../vault/cvc-sweeper';
+import { createSandboxWebhookSender } from '../activities/providers/sandbox/webhook-sender';
 import { configurePayloadEncryption, createVaultFromConfig } from '../vault/vault-factory';
+import { disputeEvidenceFromConfig } from '../vault/dispute-evidence';
+import { createDisputeEvidenceRepo } from '../db/dispute-evidence-repo';
+import type { DisputeEvidenceStore } from '../activities/providers/types';
 import type { Vault } from '../vault/vault';
-import { buildProviders } from './providers';
+import { buildProviders, buildRecordSources } from './providers';
 import { installRuntime, serveWorker, WORKER_SHUTDOWN } from './run';
 import { connectWorker, dataConverter } from './temporal-connection';
 import { startTracing, workerTracing, type Tracing } from '../observability/tracing';
@@ -40,14 +46,19 @@ export async function createCardWorker(opts: {
   routing?: { pool?: Pool | undefined } | undefined;
   /** Traces, when on (observability/tracing.ts): activity and provider-call spans. */
   tracing?: Tracing | undefined;
+  /** Dispute evidence files (vault/dispute-evidence.ts), decrypted only here for the provider call. */
+  evidence?: DisputeEvidenceStore | undefined;
+  /** Reconciliation: provider record sources (the same credentials); registered when given. */
+  records?: ProviderRecordDeps | undefined;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: {
-      ...createCardActivities({ vault: opts.vault, providers: opts.providers }),
+      ...createCardActivities({ vault: opts.vault, providers: opts.providers, evidence: opts.evidence }),
       ...(opts.bank ? createBankProviderActivities(opts.bank) : {}),
+      ...(opts.records ? createProviderRecordActivities(opts.records) : {}),
       ...createRoutingActivities({
         router: createProviderRouter({ providers: opts.providers, ...opts.routing }),
       }),
@@ -87,6 +98,11 @@ async function main(): Promise<void> {
       },
       routing: { pool },
       tracing,
+      evidence: disputeEvidenceFromConfig(cfg, createDisputeEvidenceRepo(pool)),
+      records: {
+        sources: buildRecordSources(cfg, pool),
+        reconciliation: createReconciliationRepo(pool),
+      },
     });
   await serveWorker({
     name: 'card-worker',
@@ -99,12 +115,32 @@ async function main(): Promise<void> {
     metrics: { port: cfg.SETTLE_CARD_WORKER_METRICS_PORT, temporal: temporalMetrics },
     tracing,
     // PCI DSS 3.3.1.2: CVCs unused for an hour are destroyed even if no payment ever comes.
-    afterReady: () =>
-      startCvcSweeper({
+    afterReady: () => {
+      const sweeper = startCvcSweeper({
         vault,
         onSwept: (n) => log.info({ destroyed: n }, 'expired CVCs destroyed'),
         onError: (err) => log.error({ err }, 'CVC sweep failed'),
-      }),
+      });
+      // The sandbox's webhooks (disputes) to the API, beside the sandbox that writes them.
+      const url = cfg.SETTLE_SANDBOX_WEBHOOK_URL;
+      const secret = cfg.SETTLE_SANDBOX_WEBHOOK_SECRET;
+      const sender =
+        url && secret && cfg.SETTLE_PROVIDERS.split(',').includes('sandbox')
+          ? createSandboxWebhookSender({
+              pool,
+              url,
+              secret,
+              onError: (err) => log.warn({ err }, 'sandbox webhook delivery failed'),
+            })
+          : undefined;
+      sender?.start();
+      return {
+        stop: async () => {
+          await sender?.stop();
+          await sweeper.stop();
+        },
+      };
+    },
   });
 }
 

@@ -7,7 +7,11 @@ import { Client, Connection } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createBankActivities } from '../activities/bank-activities';
+import { createDisputeActivities } from '../activities/dispute-activities';
+import { createDisputesRepo } from '../db/disputes-repo';
 import { createSweeperActivities } from '../activities/sweeper-activities';
+import { createReconciliationActivities } from '../activities/reconciliation-activities';
+import { createReconciliationRepo } from '../db/reconciliation-repo';
 import { createBankAccountsRepo } from '../db/bank-accounts-repo';
 import { createEventsRepo } from '../db/events-repo';
 import { createPaymentsRepo } from '../db/payments-repo';
@@ -24,6 +28,8 @@ import { workerVersioning } from './versioning';
 import { startTracing, workerTracing, type Tracing } from '../observability/tracing';
 import { installRuntime, serveWorker, WORKER_SHUTDOWN } from './run';
 import { ensureSweeperSchedule, paymentWorkflowLookup } from './sweeper';
+import { ensureReconciliationSchedule } from './reconciliation';
+import { isProviderName } from '../domain/providers';
 
 export async function createPaymentWorker(opts: {
   connection: NativeConnection;
@@ -51,9 +57,14 @@ export async function createPaymentWorker(opts: {
         payments: createPaymentsRepo(opts.pool),
         events: createEventsRepo(opts.pool),
       }),
+      ...createDisputeActivities({ disputes: createDisputesRepo(opts.pool) }),
       ...createBankActivities({
         bankAccounts: createBankAccountsRepo(opts.pool),
         events: createEventsRepo(opts.pool),
+        audit: createAuditLog(opts.pool),
+      }),
+      ...createReconciliationActivities({
+        reconciliation: createReconciliationRepo(opts.pool),
         audit: createAuditLog(opts.pool),
       }),
       ...(opts.client
@@ -95,6 +106,15 @@ async function main(): Promise<void> {
     staleAfterMinutes: cfg.SETTLE_SWEEPER_STALE_MINUTES,
     batchSize: cfg.SETTLE_SWEEPER_BATCH_SIZE,
     maxBatches: cfg.SETTLE_SWEEPER_MAX_BATCHES,
+  });
+  // Daily reconciliation of the ledger with each enabled provider (workers/reconciliation.ts).
+  await ensureReconciliationSchedule(client, {
+    taskQueue: cfg.SETTLE_TASK_QUEUE,
+    cardTaskQueue: cfg.SETTLE_CARD_TASK_QUEUE,
+    cron: cfg.SETTLE_RECONCILIATION_SCHEDULE,
+    windowHours: cfg.SETTLE_RECONCILIATION_WINDOW_HOURS,
+    pageSize: cfg.SETTLE_RECONCILIATION_PAGE_SIZE,
+    providers: cfg.SETTLE_PROVIDERS.split(',').filter(isProviderName),
   });
   const build = () =>
     createPaymentWorker({

@@ -13,9 +13,14 @@ import {
 } from '../activities/providers/breaker';
 import { withCallMetrics } from '../activities/providers/metered';
 import { createSandboxProvider } from '../activities/providers/sandbox/adapter';
+import { verifySandboxWebhook } from '../activities/providers/sandbox/webhook';
 import { createStripeProvider } from '../activities/providers/stripe/adapter';
 import { normalizeStripeEvent, verifyStripeEvent } from '../activities/providers/stripe/webhook';
 import type { PaymentProvider } from '../activities/providers/types';
+import type { ProviderRecordSource } from '../activities/providers/records';
+import { createSandboxRecordSource } from '../activities/providers/sandbox/records';
+import { createStripeRecordSource } from '../activities/providers/stripe/records';
+import { createBraintreeRecordSource } from '../activities/providers/braintree/records';
 import type { ProviderEvent, ProviderName } from '../domain/providers';
 import type { ProviderConfig } from '../config/shapes';
 import type { Pool } from '../db/pool';
@@ -62,6 +67,40 @@ export function buildProviders(cfg: Cfg, pool: Pool, breaker?: BreakerOptions): 
   );
 }
 
+/**
+ * Reconciliation's record sources for the enabled providers (activities/providers/records.ts), built
+ * from the same credentials as the adapters. Reads only, so no circuit breaker: a failing read fails
+ * that run's page, which Temporal retries.
+ */
+export function buildRecordSources(cfg: Cfg, pool: Pool): Map<ProviderName, ProviderRecordSource> {
+  const wanted = new Set(cfg.SETTLE_PROVIDERS.split(','));
+  const out = new Map<ProviderName, ProviderRecordSource>();
+  if (wanted.has('sandbox')) out.set('sandbox', createSandboxRecordSource({ pool }));
+  if (wanted.has('stripe'))
+    out.set(
+      'stripe',
+      createStripeRecordSource({
+        apiKey: cfg.STRIPE_API_KEY ?? missing('STRIPE_API_KEY'),
+        host: cfg.STRIPE_API_HOST,
+        port: cfg.STRIPE_API_PORT,
+        protocol: cfg.STRIPE_API_PROTOCOL,
+      }),
+    );
+  if (wanted.has('braintree'))
+    out.set(
+      'braintree',
+      createBraintreeRecordSource({
+        merchantId: cfg.BRAINTREE_MERCHANT_ID ?? missing('BRAINTREE_MERCHANT_ID'),
+        publicKey: cfg.BRAINTREE_PUBLIC_KEY ?? missing('BRAINTREE_PUBLIC_KEY'),
+        privateKey: cfg.BRAINTREE_PRIVATE_KEY ?? missing('BRAINTREE_PRIVATE_KEY'),
+        environment: cfg.BRAINTREE_ENVIRONMENT ?? 'sandbox',
+        ...(cfg.GATEWAY_HOST ? { gatewayHost: cfg.GATEWAY_HOST } : {}),
+        ...(cfg.GATEWAY_PORT ? { gatewayPort: cfg.GATEWAY_PORT } : {}),
+      }),
+    );
+  return out;
+}
+
 export type WebhookVerifier = (
   rawBody: Buffer,
   headers: Record<string, string | undefined>,
@@ -87,6 +126,17 @@ export function buildWebhookVerifiers(cfg: Cfg): Map<ProviderName, WebhookVerifi
   if (wanted.has('braintree')) {
     const bt = braintreeFrom(cfg);
     out.set('braintree', (body, headers) => bt.parseWebhook(body, headers));
+  }
+  const sandboxSecret = cfg.SETTLE_SANDBOX_WEBHOOK_SECRET;
+  if (wanted.has('sandbox') && sandboxSecret) {
+    // The sandbox's own signed webhooks (disputes); local HMAC work, no database needed.
+    out.set('sandbox', (body, headers) => {
+      try {
+        return Promise.resolve(verifySandboxWebhook(body, headers, sandboxSecret));
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
   }
   return out;
 }

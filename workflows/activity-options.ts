@@ -167,3 +167,19 @@ export const webhookAttempt: ActivityOptions = {
     maximumAttempts: 5,
   },
 };
+
+/**
+ * Reconciliation (workflows/reconciliation.ts): one page of provider records or of the ledger, read,
+ * matched and stored. Reads and keyed writes, so retrying is safe; bounded, so a provider down for
+ * long fails the run (status `failed`, visible) instead of holding it open for days.
+ */
+export const reconciliationPage: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+};

@@ -4,3 +4,5 @@ export { bankVerificationWorkflow } from './bank-verification';
 export { webhookDispatcherWorkflow, webhookEndpointWorkflow } from './webhook-delivery';
 export { releaseHoldWorkflow } from './release-hold';
 export { paymentSweeperWorkflow } from './payment-sweeper';
+export { reconciliationWorkflow, scheduledReconciliationWorkflow } from './reconciliation';
+export { disputeWorkflow } from './dispute';

@@ -15,6 +15,11 @@ export interface PaymentContext {
   /** The payment workflow's commit: state, projection, refund and events in one step. */
   commit: (
     next: PaymentState,
-    extra: { refund?: RefundRecord; events?: (at: string) => EventRecord[] },
+    extra: {
+      refund?: RefundRecord;
+      events?: (at: string) => EventRecord[];
+      /** No `payment.<status>` event when the status stays the same (a dispute's fund movement). */
+      silent?: boolean;
+    },
   ) => Promise<void>;
 }

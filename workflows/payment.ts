@@ -23,8 +23,9 @@
  * keyed by the step); search attributes change only with the status or provider.
  * Operations are serialized (one provider call at a time per payment).
  * Payments started before patch `one-step-writes` replay their recorded steps (payment-legacy.ts).
- * Signals: `providerEvent` (provider-events.ts) and `repair` (payment-repair.ts: the sweeper's and the
- * CLI's repairs, applied through the same commit path).
+ * Signals: `providerEvent` (provider-events.ts), `repair` (payment-repair.ts: the sweeper's and the
+ * CLI's repairs) and `paymentDispute` (payment-disputes.ts: a dispute's withdrawal and reinstatement
+ * of funds), all applied through the same commit path.
  */
 import {
   ApplicationFailure,
@@ -63,6 +64,7 @@ import {
   legacyWrites,
 } from './payment-legacy';
 import { providerEventHandler, providerEventSignal } from './provider-events';
+import { paymentDisputeHandler, paymentDisputeSignal } from './payment-disputes';
 import { repairHandler, repairSignal } from './payment-repair';
 import { authorizeOnRoute, releaseHolds } from './release-hold';
 import { SA_PROVIDER, SA_STATUS } from './search-attributes';
@@ -157,7 +159,7 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
    */
   async function commit(
     next: PaymentState,
-    extra: { refund?: RefundRecord; events?: (snapshotAt: string) => EventRecord[] } = {},
+    extra: { refund?: RefundRecord; events?: (snapshotAt: string) => EventRecord[]; silent?: boolean } = {},
   ): Promise<void> {
     // Payments on the legacy path projected a refund before anything else of its step.
     if (!oneStep && extra.refund) await legacyProjectRefund(extra.refund);
@@ -182,14 +184,18 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
       version,
       refund: extra.refund,
       events: [
-        {
-          id: paymentEventId(input.paymentId, version),
-          clientId: input.clientId,
-          type: `payment.${s.status}`,
-          resourceId: input.paymentId,
-          data: { ...snapshot },
-          createdAt: s.updatedAt,
-        },
+        ...(extra.silent && s.status === before.status
+          ? []
+          : [
+              {
+                id: paymentEventId(input.paymentId, version),
+                clientId: input.clientId,
+                type: `payment.${s.status}`,
+                resourceId: input.paymentId,
+                data: { ...snapshot },
+                createdAt: s.updatedAt,
+              },
+            ]),
         ...(extra.events?.(s.updatedAt) ?? []),
       ],
       // The money this step moved, posted in the same statement (the legacy path posts nothing).
@@ -298,6 +304,10 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
       recordEvent: (e) => (oneStep ? local.recordEvent(e) : legacyRecordEvent(e)),
       refundSucceededEvent,
     }),
+  );
+  setHandler(
+    paymentDisputeSignal,
+    paymentDisputeHandler({ input, state: () => s, provider, serial, commit }),
   );
   // Stuck-payment sweeper and `cli payments resync`: apply what the provider shows, or re-project.
   setHandler(

@@ -108,6 +108,8 @@ export function withCircuitBreaker(provider: PaymentProvider, breaker: CircuitBr
     void: guard((r) => provider.void(r)),
     refund: guard((r) => provider.refund(r)),
     sync: guard((r) => provider.sync(r)),
+    submitDisputeEvidence: guard((r) => provider.submitDisputeEvidence(r)),
+    acceptDispute: guard((r) => provider.acceptDispute(r)),
     parseWebhook: (body, headers) => provider.parseWebhook(body, headers),
   };
 }

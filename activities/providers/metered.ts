@@ -58,6 +58,8 @@ export function withCallMetrics(provider: PaymentProvider): PaymentProvider {
     void: timed('void', (r) => provider.void(r)),
     refund: timed('refund', (r) => provider.refund(r)),
     sync: timed('sync', (r) => provider.sync(r)),
+    submitDisputeEvidence: timed('dispute_evidence', (r) => provider.submitDisputeEvidence(r)),
+    acceptDispute: timed('dispute_accept', (r) => provider.acceptDispute(r)),
     parseWebhook: (body, headers) => provider.parseWebhook(body, headers),
   };
 }

@@ -20,6 +20,8 @@ export function withCallSpans(provider: PaymentProvider): PaymentProvider {
     void: traced('void', (r) => provider.void(r)),
     refund: traced('refund', (r) => provider.refund(r)),
     sync: traced('sync', (r) => provider.sync(r)),
+    submitDisputeEvidence: traced('dispute_evidence', (r) => provider.submitDisputeEvidence(r)),
+    acceptDispute: traced('dispute_accept', (r) => provider.acceptDispute(r)),
     parseWebhook: (body, headers) => provider.parseWebhook(body, headers),
   };
 }

@@ -9,7 +9,7 @@
 import type { CaptureMode } from '../../domain/payment-state';
 import type { CardData } from '../../domain/card';
 import { FAILURE_TYPES, type FailureType } from '../../domain/errors';
-import type { ProviderEvent, ProviderName } from '../../domain/providers';
+import type { DisputeStatus, ProviderEvent, ProviderName } from '../../domain/providers';
 
 export const DECLINE_CODES = [
   'card_declined',
@@ -127,6 +127,44 @@ export interface SyncRequest {
   providerReference?: string | undefined;
 }
 
+/** One evidence file, already decrypted by the card-data worker (never a workflow argument). */
+export interface DisputeEvidenceFile {
+  name: string;
+  contentType: string;
+  content: Buffer;
+}
+
+/**
+ * Where the card-data worker reads a dispute's evidence files: stored encrypted by the API, decrypted
+ * only here, just before they go to the provider (vault/dispute-evidence.ts implements it).
+ */
+export interface DisputeEvidenceStore {
+  read(disputeId: string, fileIds: readonly string[]): Promise<DisputeEvidenceFile[]>;
+}
+
+export interface DisputeEvidenceRequest {
+  /** Our dispute id (`dp_...`): the idempotency key is `<dp_id>:evidence`. */
+  disputeId: string;
+  providerDisputeId: string;
+  paymentId: string;
+  providerReference: string;
+  text: string;
+  files: DisputeEvidenceFile[];
+}
+
+export interface AcceptDisputeRequest {
+  /** Our dispute id: the idempotency key is `<dp_id>:accept`. */
+  disputeId: string;
+  providerDisputeId: string;
+  paymentId: string;
+  providerReference: string;
+}
+
+/** The dispute's status at the provider after the call (a repeated call answers the same). */
+export interface DisputeProviderResult {
+  status: DisputeStatus;
+}
+
 export interface PaymentProvider {
   readonly name: ProviderName;
   authorize(req: AuthorizeRequest): Promise<AuthorizeResult>;
@@ -135,6 +173,10 @@ export interface PaymentProvider {
   refund(req: RefundRequest): Promise<RefundResult>;
   /** Ask the provider what happened to a payment (by reference, else by our payment id). */
   sync(req: SyncRequest): Promise<ProviderPaymentSnapshot>;
+  /** Send a dispute's evidence and submit it for review (Stripe disputes.update submit=true). */
+  submitDisputeEvidence(req: DisputeEvidenceRequest): Promise<DisputeProviderResult>;
+  /** Concede a dispute (Stripe disputes.close, Braintree dispute accept). */
+  acceptDispute(req: AcceptDisputeRequest): Promise<DisputeProviderResult>;
   /** Verify and normalize an inbound webhook; throws ProviderError(ProviderInvalidRequest) when bad. */
   parseWebhook(rawBody: Buffer, headers: Record<string, string | undefined>): Promise<ProviderEvent>;
 }
@@ -166,3 +208,9 @@ export class ProviderError extends Error {
     return new ProviderError(provider, FAILURE_TYPES.ProviderInvalidRequest, message, httpStatus);
   }
 }
+
+/** The deterministic idempotency keys of dispute calls (one evidence submission, one acceptance). */
+export const disputeIdempotencyKeys = {
+  evidence: (disputeId: string) => `${disputeId}:evidence`,
+  accept: (disputeId: string) => `${disputeId}:accept`,
+};

@@ -1,11 +1,14 @@
 /**
- * Provider webhooks in (API.md "Webhooks"): POST /webhooks/stripe, POST /webhooks/braintree.
+ * Provider webhooks in (API.md "Webhooks"): POST /webhooks/stripe, POST /webhooks/braintree, and
+ * POST /webhooks/sandbox (the sandbox's disputes, `Sandbox-Signature`: activities/providers/sandbox).
  *
  * Mounted BEFORE express.json: signatures are over the RAW body bytes. Flow per request:
  *   verify (Stripe-Signature, 300 s tolerance, any configured secret | Braintree SDK parser)
  *     -> bad: 400 `invalid_signature`, nothing written
  *   bank_account.* -> the bank-accounts service (stores and applies once by itself)
  *   store in provider_events by (provider, event id) -> already delivered: 200, nothing else happens
+ *   dispute.* with the dispute's facts -> the disputes service: start or signal `dispute-<dp_id>`
+ *     (api/disputes-service.ts); without facts (events stored before disputes) as below
  *   signal `providerEvent` to `payment-<pay_id>` for events that change money, then mark delivered.
  * A failure between storing and marking delivered answers 500: the provider redelivers, the row is
  * found undelivered and the signal is sent again; the workflow side is idempotent
@@ -38,6 +41,15 @@ export interface ProviderWebhookDeps {
   temporal?: Client | undefined;
   /** Bank deposit events (the bank-accounts service); bank_account.* events are ignored without it. */
   bankAccounts?: { applyBankProviderEvent(e: ProviderEvent): Promise<{ outcome: string }> } | undefined;
+  /** dispute.* events carrying the dispute (api/disputes-service.ts); without it they go the old way. */
+  disputes?:
+    | {
+        onProviderEvent(
+          e: ProviderEvent,
+          paymentId: string,
+        ): Promise<'applied' | 'closed' | 'unmatched' | 'invalid'>;
+      }
+    | undefined;
   logger: Logger;
 }
 
@@ -88,6 +100,12 @@ export function providerWebhookService(deps: ProviderWebhookDeps) {
       (event.providerReference
         ? await deps.webhooks.paymentIdByReference(provider, event.providerReference)
         : undefined);
+    if (paymentId && event.dispute && event.kind.startsWith('dispute.') && deps.disputes) {
+      const outcome = await deps.disputes.onProviderEvent(event, paymentId);
+      await deps.webhooks.markProviderEventDelivered(provider, event.eventId, paymentId);
+      if (outcome !== 'applied') return { received: true, outcome };
+      return { received: true, outcome: stored.fresh ? 'applied' : 'redelivered' };
+    }
     if (!paymentId || !PAYMENT_SIGNAL_KINDS.has(event.kind) || !deps.temporal) {
       await deps.webhooks.markProviderEventDelivered(provider, event.eventId, paymentId);
       return { received: true, outcome: paymentId ? 'recorded' : 'unmatched' };
@@ -118,7 +136,7 @@ export function providerWebhookRoutes(deps: ProviderWebhookDeps): Router {
   const handle = providerWebhookService(deps);
   // Raw bytes whatever the content type (Stripe: JSON, Braintree: form): verification needs them as sent.
   const raw = express.raw({ type: () => true, limit: '256kb' });
-  for (const provider of ['stripe', 'braintree'] as const) {
+  for (const provider of ['stripe', 'braintree', 'sandbox'] as const) {
     r.post(`/${provider}`, raw, async (req, res) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       res.status(200).json(await handle(provider, body, headersOf(req)));

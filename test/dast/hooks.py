@@ -36,7 +36,7 @@ OWN_IDS = {"clients": set(CONFIG["own"]["clientIds"]), "operators": set(CONFIG["
 TOKEN_TTL_S = 600
 # The card networks' documented test Visa number (test code only).
 TEST_VISA = "4242424242424242"
-ADMIN_PREFIXES = ("/v1/clients", "/v1/operators", "/v1/signing-keys", "/v1/audit-events")
+ADMIN_PREFIXES = ("/v1/clients", "/v1/operators", "/v1/signing-keys", "/v1/audit-events", "/v1/reconciliation")
 
 _lock = threading.Lock()
 _tokens: dict[str, tuple[str, float]] = {}

@@ -41,6 +41,7 @@ function view(over: Partial<PaymentView>): PaymentView {
     amountCapturable: 1000,
     amountCaptured: 0,
     amountRefunded: 0,
+    amountDisputed: 0,
     capture: 'manual',
     provider: 'sandbox',
     providerReference: 'sbx_ref',

@@ -37,6 +37,7 @@ function payment(over: Partial<PaymentView> = {}): PaymentView {
     amountCapturable: 0,
     amountCaptured: 1000,
     amountRefunded: 0,
+    amountDisputed: 0,
     capture: 'manual',
     provider: 'sandbox',
     providerReference: 'sbx_ref',

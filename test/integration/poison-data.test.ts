@@ -44,6 +44,7 @@ function view(extra: Partial<PaymentView>): PaymentView {
     amountCapturable: 0,
     amountCaptured: 0,
     amountRefunded: 0,
+    amountDisputed: 0,
     capture: 'manual',
     provider: 'sandbox',
     providerReference: null,

@@ -9,7 +9,8 @@
  *
  * Proves: bad / stale signatures are 400 in the contract error shape with nothing stored; both
  * secrets of a rotation are accepted; each provider event is stored once; duplicates and reordered
- * events take effect once (amounts stay consistent); a dispute becomes one merchant event.
+ * events take effect once (amounts stay consistent); a dispute opens one dispute (one
+ * `dispute.created`, the disputed funds withdrawn once), however often it is delivered.
  */
 import { randomBytes } from 'node:crypto';
 import braintree from 'braintree';
@@ -18,6 +19,7 @@ import { createProviderRegistry } from '../../activities/providers/registry';
 import { createSandboxProvider } from '../../activities/providers/sandbox/adapter';
 import { createStripeProvider } from '../../activities/providers/stripe/adapter';
 import { buildWebhookVerifiers } from '../../workers/providers';
+import { disputeIdOf } from '../../api/disputes-service';
 import { startLocalStripe, type LocalStripe } from '../support/localstripe';
 import { startStack, type Stack } from '../support/stack';
 import { apiFor, waitFor, type Api } from './payments-support';
@@ -172,12 +174,13 @@ test('provider-side refunds: reordered and duplicated events take effect once, a
   expect(refundEvents.rows[0]!.n).toBe(2);
 });
 
-test('a dispute becomes one merchant event, however often it is delivered', async () => {
+test('a dispute opens one dispute, however often it is delivered', async () => {
   const { paymentId, pi, charge } = await stripePayment(4200);
   const id = `evt_${randomBytes(8).toString('hex')}`;
+  const stripeDisputeId = `dp_${randomBytes(6).toString('hex')}`;
   const body = stripeEvent(id, 'charge.dispute.created', {
     object: 'dispute',
-    id: `dp_${randomBytes(6).toString('hex')}`,
+    id: stripeDisputeId,
     amount: 4200,
     currency: 'usd',
     charge,
@@ -190,8 +193,8 @@ test('a dispute becomes one merchant event, however often it is delivered', asyn
     () =>
       stack.pool
         .query<{ id: string; data: Record<string, unknown> }>(
-          `SELECT id, data FROM events WHERE resource_id = $1 AND type = 'payment.dispute_opened'`,
-          [paymentId],
+          `SELECT id, data FROM events WHERE resource_id = $1 AND type = 'dispute.created'`,
+          [disputeIdOf('stripe', stripeDisputeId)],
         )
         .then((r) => r.rows),
     (r) => r.length > 0,
@@ -199,10 +202,16 @@ test('a dispute becomes one merchant event, however often it is delivered', asyn
     'dispute event',
   );
   expect(rows).toHaveLength(1);
-  expect(rows[0]!.data).toMatchObject({ paymentId, provider: 'stripe', amount: 4200 });
+  expect(rows[0]!.data).toMatchObject({ paymentId, status: 'needs_response', amount: 4200 });
   expect(await storedCount('stripe', id)).toBe(1);
-  // Money did not move: the payment is still fully captured.
-  expect((await api.get(paymentId)).body).toMatchObject({ status: 'captured', amountRefunded: 0 });
+  // The disputed funds are withdrawn once; the payment's status does not change.
+  const paid = await waitFor(
+    () => api.get(paymentId),
+    (r) => r.body?.amountDisputed === 4200,
+    20_000,
+    'withdrawal',
+  );
+  expect(paid.body).toMatchObject({ status: 'captured', amountRefunded: 0 });
 });
 
 test('braintree: the SDK-verified notification is stored once; a forged one is 400', async () => {

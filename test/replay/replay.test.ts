@@ -30,6 +30,11 @@ const REQUIRED = [
   'decline',
   'failed-invalid-request',
   'authorize-outage-retries',
+  'dispute-won',
+  'dispute-lost-deadline',
+  'dispute-accepted',
+  'payment-dispute-withdraw-reinstate',
+  'reconciliation-discrepancies',
 ];
 
 beforeAll(() => {

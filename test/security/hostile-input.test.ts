@@ -12,6 +12,7 @@ import express from 'express';
 import request from 'supertest';
 import { errorHandler, requestId } from '../../api/middleware/common';
 import { listRoutes } from '../support/route-list';
+import { roleToReach } from '../support/role-matrix';
 import { createApiServer } from '../../api/server';
 import { createLogger } from '../../security/logger';
 import { containsCardNumber } from '../../security/redaction';
@@ -38,11 +39,9 @@ afterAll(async () => {
 type Res = { status: number; body: unknown; headers: Record<string, string | string[] | undefined> };
 
 /** Credentials that get past authentication and authorization for the route, if any are needed. */
-function authFor(path: string): string | undefined {
-  if (/^\/(healthz|readyz|openapi\.json|\.well-known\/|webhooks\/)/.test(path)) return undefined;
-  if (/^\/v1\/auth\/(token|login|mfa)$/.test(path)) return undefined;
-  if (/^\/v1\/(audit-events|clients|operators|signing-keys)(\/|$)/.test(path)) return admin;
-  return service;
+function authFor(method: string, path: string): string | undefined {
+  const role = roleToReach(method, path);
+  return role === 'admin' ? admin : role ? service : undefined;
 }
 
 async function send(
@@ -139,7 +138,7 @@ test('every route answers hostile paths, queries, headers and bodies with a 400 
   };
 
   for (const { method, path } of routes) {
-    const auth = authFor(path);
+    const auth = authFor(method, path);
     const base = path.replace(/:(\w+)/g, 'xxx_0000000000000000');
     const webhook = path.startsWith('/webhooks/');
     for (const seg of path.includes(':') ? PARAM_SEGMENTS : []) {
@@ -288,7 +287,7 @@ test('routing is case-sensitive and strict: /V1/... is 404 on every route, and a
     for (const variant of [url.toUpperCase(), one, `${url}/`]) {
       // Authenticated, so a path that falls through to /v1 is refused by routing, not by authentication.
       const r = await send(method, variant, {
-        auth: authFor(path) ?? service,
+        auth: authFor(method, path) ?? service,
         body: method === 'POST' ? {} : undefined,
       });
       const e = rejection(r);

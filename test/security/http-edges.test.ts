@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import { listRoutes } from '../support/route-list';
+import { roleToReach } from '../support/role-matrix';
 import { malformedRequestResponse } from '../../api/client-error';
 import { createApiServer } from '../../api/server';
 import { newId, type IdPrefix } from '../../domain/ids';
@@ -76,11 +77,9 @@ const ID_PREFIX: Record<string, IdPrefix> = {
 };
 
 /** Credentials of the role the route is for (API.md role matrix). */
-function authFor(path: string): string | undefined {
-  if (/^\/(healthz|readyz|openapi\.json|\.well-known\/|webhooks\/)/.test(path)) return undefined;
-  if (/^\/v1\/auth\/(token|login|mfa)$/.test(path)) return undefined;
-  if (/^\/v1\/(audit-events|clients|operators|signing-keys)(\/|$)/.test(path)) return admin;
-  return service;
+function authFor(method: string, path: string): string | undefined {
+  const role = roleToReach(method, path);
+  return role === 'admin' ? admin : role ? service : undefined;
 }
 
 test('an unknown body field is a 400 on EVERY POST and DELETE route, never a 2xx', async () => {
@@ -105,7 +104,7 @@ test('an unknown body field is a 400 on EVERY POST and DELETE route, never a 2xx
       newId(name === 'token' ? 'tok' : (ID_PREFIX[prefix] ?? 'req')),
     );
     let req = stack.http[method === 'POST' ? 'post' : 'delete'](url).set('Idempotency-Key', key());
-    const auth = authFor(path);
+    const auth = authFor(method, path);
     if (auth) req = req.set('Authorization', auth);
     const r = await req.send({ zzUnknown: 1 });
     const e = (r.body as { error?: { type?: string; details?: { field?: string } } }).error;

@@ -7,31 +7,8 @@
  */
 import type { Role } from '../../db/clients-repo';
 import { listRoutes } from '../support/route-list';
+import { CONTRACT, classify } from '../support/role-matrix';
 import { startStack, type Stack } from '../support/stack';
-
-type Cls = 'public' | 'self' | 'business' | 'ledger' | 'audit' | 'admin';
-
-/** The contract's table, written independently of api/rbac.ts. */
-const CONTRACT: Record<Exclude<Cls, 'public' | 'self'>, Record<Role, 'rw' | 'r' | '-'>> = {
-  business: { service: 'rw', admin: 'r', auditor: 'r' },
-  ledger: { service: 'r', admin: 'r', auditor: 'r' },
-  audit: { service: '-', admin: 'r', auditor: 'r' },
-  admin: { service: '-', admin: 'rw', auditor: '-' },
-};
-
-function classify(method: string, path: string): Cls | undefined {
-  if (['/healthz', '/readyz', '/openapi.json', '/.well-known/jwks.json'].includes(path)) return 'public';
-  if (/^\/v1\/auth\/(token|login|mfa)$/.test(path)) return 'public';
-  if (/^\/webhooks\//.test(path)) return 'public';
-  if (path === '/v1/auth/logout') return 'self';
-  if (/^\/v1\/(vault|payments|refunds|bank-accounts|webhook-endpoints|events)(\/|$)/.test(path))
-    return 'business';
-  if (/^\/v1\/ledger\//.test(path)) return 'ledger';
-  if (/^\/v1\/audit-events(\/|$)/.test(path)) return 'audit';
-  if (/^\/v1\/(clients|operators|signing-keys)(\/|$)/.test(path)) return 'admin';
-  void method;
-  return undefined;
-}
 
 const SOURCES = {
   allowlisted: undefined,
@@ -80,18 +57,20 @@ test('every route is classified; every denial is exactly 401/403; no unexpected 
       'GET /v1/audit-events/verify',
       'GET /v1/ledger/entries',
       'GET /v1/ledger/balances',
+      'POST /v1/reconciliation/runs',
+      'GET /v1/reconciliation/runs/:id',
       'POST /v1/signing-keys/rotate',
       'POST /v1/auth/login',
       'GET /.well-known/jwks.json',
     ]),
   );
-  const unclassified = routes.filter((r) => !classify(r.method, r.path));
+  const unclassified = routes.filter((r) => !classify(r.path));
   expect(unclassified).toEqual([]);
 
   const violations: string[] = [];
   let checked = 0;
   for (const { method, path } of routes) {
-    const cls = classify(method, path)!;
+    const cls = classify(path)!;
     const url = concrete(path);
     for (const role of ['none', 'service', 'admin', 'auditor'] as const) {
       for (const [source, xff] of Object.entries(SOURCES)) {

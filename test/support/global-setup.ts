@@ -12,7 +12,18 @@ import path from 'node:path';
 import { startTemporalDevServer } from '../../scripts/temporal-dev';
 import { freePort } from '../../scripts/tools';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { createTestDatabase, migrateDatabase, runtimeUrl, testRuntimePassword } from './database';
+
+/** `cli ledger verify --max 50` against the run's database (the owner's URL: it reads everything). */
+function ledgerVerify(databaseUrl: string) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'cli/index.ts', 'ledger', 'verify', '--max', '50'], {
+    cwd: path.join(__dirname, '..', '..'),
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
 
 export default async function globalSetup(): Promise<void> {
   const artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'settle-it-'));
@@ -37,7 +48,13 @@ export default async function globalSetup(): Promise<void> {
   process.env.SETTLE_TEST_TEMPORAL_DB = path.join(artifacts, 'temporal.sqlite');
   (globalThis as Record<string, unknown>).__settleTeardown = async () => {
     await temporal.stop();
+    // The books after the whole suite: every payment, refund and dispute any test made, through the
+    // operator's own command. A problem fails the run (jest exits non-zero on a teardown error).
+    const verified = ledgerVerify(db.url);
     await db.drop();
+    if (verified.status !== 0)
+      throw new Error(`cli ledger verify after the suite:\n${verified.stdout}${verified.stderr}`);
+    process.stdout.write(`\nafter the suite: ${verified.stdout}`);
     // Keep the artifacts (logs, Temporal's SQLite file) only when asked, e.g. to debug a CI run.
     if (!process.env.SETTLE_KEEP_TEST_ARTIFACTS) fs.rmSync(artifacts, { recursive: true, force: true });
   };

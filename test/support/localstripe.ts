@@ -150,7 +150,17 @@ export interface StripeProxy {
   stop(): Promise<void>;
 }
 
-export async function startStripeProxy(targetPort: number): Promise<StripeProxy> {
+/**
+ * What localstripe lacks beyond the three above (list filters, other resources) is added by extension
+ * modules (e.g. localstripe-records.ts): each handler is asked, in order, before a request is
+ * forwarded, and returns true when it answered the request itself.
+ */
+export type StripeProxyExtension = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
+
+export async function startStripeProxy(
+  targetPort: number,
+  opts: { extensions?: StripeProxyExtension[] } = {},
+): Promise<StripeProxy> {
   const requests: RecordedRequest[] = [];
   let failures: { count: number; status: number } = { count: 0, status: 500 };
   const canned: Array<{ match: (method: string, path: string) => boolean; status: number; body: unknown }> =
@@ -181,6 +191,8 @@ export async function startStripeProxy(targetPort: number): Promise<StripeProxy>
       res.end(JSON.stringify(c!.body));
       return;
     }
+    const url = new URL(urlPath, 'http://localstripe');
+    if ((opts.extensions ?? []).some((handle) => handle(req, res, url))) return;
     const loseIdx = method === 'POST' ? lose.findIndex((m) => m(method, bare)) : -1;
     const withhold = loseIdx >= 0;
     if (withhold) lose.splice(loseIdx, 1);

@@ -24,6 +24,7 @@ import { createPool, type Pool } from '../../db/pool';
 import { newId } from '../../domain/ids';
 import { createProviderRegistry, type ProviderRegistry } from '../../activities/providers/registry';
 import { createSandboxProvider } from '../../activities/providers/sandbox/adapter';
+import { verifySandboxWebhook } from '../../activities/providers/sandbox/webhook';
 import { createLogger } from '../../security/logger';
 import { hashSecret, newClientSecret } from '../../security/passwords';
 import { createTokenService, type TokenService } from '../../security/tokens';
@@ -37,6 +38,13 @@ import { dataConverter } from '../../workflows/data-converter';
 import { createBankAccountsService, type BankAccountsService } from '../../api/bank-accounts-service';
 import { createSandboxBankProvider } from '../../activities/providers/sandbox/bank';
 import { createBankAccountsRepo } from '../../db/bank-accounts-repo';
+import { createDisputesService, type DisputesService } from '../../api/disputes-service';
+import { createReconciliationService } from '../../api/reconciliation-service';
+import { createReconciliationRepo } from '../../db/reconciliation-repo';
+import { createSandboxRecordSource } from '../../activities/providers/sandbox/records';
+import { createDisputesRepo } from '../../db/disputes-repo';
+import { createDisputeEvidenceRepo } from '../../db/dispute-evidence-repo';
+import { disputeEvidenceFromConfig } from '../../vault/dispute-evidence';
 import { bankSecretsFromConfig, type BankSecrets } from '../../vault/bank-secrets';
 import { createWebhooksRepo, type WebhooksRepo } from '../../db/webhooks-repo';
 import type { UrlPolicy } from '../../security/url-guard';
@@ -76,9 +84,13 @@ export interface Stack {
   /** Bank accounts: the service (applyBankProviderEvent) and the secrets (test MACs). */
   bankAccounts: BankAccountsService;
   bankSecrets: BankSecrets;
+  /** Disputes (API.md "Disputes"): the service the API and the provider webhooks use. */
+  disputes: DisputesService;
   /** Webhooks in/out: the repository and the key that seals endpoint secrets. */
   webhooks: WebhooksRepo;
   webhookKey: Buffer;
+  /** Signs the sandbox's webhooks (made at test time); the API's /webhooks/sandbox verifies with it. */
+  sandboxWebhookSecret: string;
   stop(): Promise<void>;
 }
 
@@ -194,6 +206,7 @@ async function createStack(opts: StackOptions): Promise<Stack> {
   if (opts.logSink) runtimeSink = opts.logSink;
   configurePayloadEncryption(keys, pool);
   const bankSecrets = bankSecretsFromConfig(keys);
+  const evidence = disputeEvidenceFromConfig(keys, createDisputeEvidenceRepo(pool));
   const suffix = randomBytes(4).toString('hex');
   const taskQueue = `settle-test-${suffix}`;
   const cardTaskQueue = `settle-test-card-${suffix}`;
@@ -213,10 +226,21 @@ async function createStack(opts: StackOptions): Promise<Stack> {
   const operators = createOperatorsRepo(pool);
   const totpKey = randomBytes(32);
   const webhookKey = randomBytes(32);
+  const sandboxWebhookSecret = randomBytes(32).toString('hex');
   const webhooks = createWebhooksRepo(pool);
   const providers = opts.providers
     ? opts.providers(pool)
-    : createProviderRegistry([createSandboxProvider({ pool })]);
+    : createProviderRegistry([createSandboxProvider({ pool, webhookSecret: sandboxWebhookSecret })]);
+  // The sandbox's webhooks are always verifiable, as with a real provider's configured secret.
+  const verifiers = new Map<ProviderName, WebhookVerifier>(opts.webhooks?.verifiers ?? []);
+  if (!verifiers.has('sandbox'))
+    verifiers.set('sandbox', (body, headers) => {
+      try {
+        return Promise.resolve(verifySandboxWebhook(body, headers, sandboxWebhookSecret));
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
 
   const workers: Worker[] = [];
   const runs: Array<Promise<void>> = [];
@@ -276,6 +300,12 @@ async function createStack(opts: StackOptions): Promise<Stack> {
             },
             routing: { pool },
             tracing: opts.tracing,
+            evidence,
+            // Reconciliation reads the sandbox's books (tests of other providers run their own worker).
+            records: {
+              sources: new Map([['sandbox', createSandboxRecordSource({ pool })]]),
+              reconciliation: createReconciliationRepo(pool),
+            },
           }),
         );
       }
@@ -299,8 +329,17 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     windowMs: opts.bank?.windowMs,
     reminderAfterMs: opts.bank?.reminderAfterMs,
   });
+  const disputes = createDisputesService({
+    client,
+    disputes: createDisputesRepo(pool),
+    evidence,
+    taskQueue,
+    cardTaskQueue,
+    legalEntity: 'default',
+  });
   const app = createApp({
     bankAccounts,
+    disputes,
     pool,
     temporal: client,
     tokens,
@@ -317,11 +356,20 @@ async function createStack(opts: StackOptions): Promise<Stack> {
       defaultProvider: 'sandbox',
       authWaitMs: opts.authWaitMs ?? 20_000,
     }),
+    reconciliation: createReconciliationService({
+      client,
+      repo: createReconciliationRepo(pool),
+      taskQueue,
+      cardTaskQueue,
+      enabledProviders: providers.names(),
+      maxWindowDays: 31,
+      pageSize: 100,
+    }),
     idempotency: createIdempotencyRepo(pool),
     idempotencySecret: purposeKey(root, 'idempotency'),
     webhooks: {
       repo: webhooks,
-      verifiers: opts.webhooks?.verifiers ?? new Map(),
+      verifiers,
       webhookKey,
       urlPolicy: opts.webhooks?.urlPolicy,
     },
@@ -397,8 +445,10 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     },
     bankAccounts,
     bankSecrets,
+    disputes,
     webhooks,
     webhookKey,
+    sandboxWebhookSecret,
     async stop() {
       if (stopped) return stopped;
       stopped = (async () => {

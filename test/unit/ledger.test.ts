@@ -284,6 +284,6 @@ test('the verifier rule holds along a whole lifecycle and names what a wrong led
     ),
   ).toEqual([
     'merchant_balance credits (amountCaptured): ledger 500, expected 501',
-    'receivable_from_provider (amountCaptured - amountRefunded + pending refunds): ledger 400, expected 401',
+    'receivable_from_provider (amountCaptured - amountRefunded + pending refunds - amountDisputed): ledger 400, expected 401',
   ]);
 });

@@ -94,6 +94,7 @@ test('judge: no workflow for a live row is reported; a projection behind is re-p
     status: 'captured',
     amountCapturable: 0,
     amountCaptured: 1000,
+    amountDisputed: 0,
     currency: 'USD',
     capture: 'manual',
     paymentMethod: { token: 'tok_x', brand: 'visa', last4: '4242' },

@@ -24,6 +24,7 @@ const view = (over: Partial<PaymentView>): PaymentView => ({
   amountCapturable: 100,
   amountCaptured: 0,
   amountRefunded: 0,
+  amountDisputed: 0,
   capture: 'manual',
   provider: 'sandbox',
   providerReference: 'sbx_1',

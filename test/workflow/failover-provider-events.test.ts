@@ -79,6 +79,8 @@ function fakes(route: string[], authorize: All['authorizePayment']) {
     refundPayment: r('refundPayment', () => ({ providerRefundId: 'r', status: 'succeeded' as const })),
     destroyExpiredCvcs: () => Promise.resolve(0),
     syncPayment: () => Promise.resolve({ found: false }),
+    submitDisputeEvidence: () => Promise.reject(new Error('unused')),
+    acceptDispute: () => Promise.reject(new Error('unused')),
   };
   const of = (name: string) => calls.filter((c) => c.name === name).map((c) => c.arg);
   return { acts, of, route };

@@ -75,6 +75,8 @@ function fakes(authorize: AuthorizeImpl) {
     async syncPayment() {
       return { found: false };
     },
+    submitDisputeEvidence: () => Promise.reject(new Error('unused')),
+    acceptDispute: () => Promise.reject(new Error('unused')),
   };
   return { acts, calls, events, count: (name: string) => calls.filter((c) => c.name === name).length };
 }

@@ -28,18 +28,29 @@
  *   refund     collect every refund of the sale (or of its partial settlements); refunds whose
  *              orderId is this refund's key (or `${key}#n` for pieces spread over several partial
  *              settlements) are this refund: only the remainder, if any, is sent.
+ *   disputes  dispute.find first: evidence sends only the pieces not there yet (text, then each
+ *              file as a documentUpload + addFileEvidence), then finalize; a dispute no longer open
+ *              is answered as it stands. Accept likewise (dispute-transformers.ts).
  * The lookup and the write are two calls, so two concurrent attempts could both miss each other;
  * Temporal runs one attempt of an activity at a time, which is what this relies on.
  *
  * The SDK arguments and the guards' decisions are built in transformers.ts, the gateway in
  * gateway.ts; this file calls the SDK with them.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { normalizeCurrency } from '../../../domain/money';
 import {
   ProviderError,
   type AuthorizeRequest,
+  type AcceptDisputeRequest,
   type AuthorizeResult,
   type CaptureRequest,
+  type DisputeEvidenceFile,
+  type DisputeEvidenceRequest,
+  type DisputeProviderResult,
   type CaptureResult,
   type PaymentProvider,
   type ProviderPaymentSnapshot,
@@ -49,12 +60,17 @@ import {
   type VoidRequest,
 } from '../types';
 import type { ProviderEvent } from '../../../domain/providers';
-import { classifyBraintreeResult, classifyBraintreeThrown, type CallKind } from './errors';
+import {
+  classifyBraintreeResult,
+  classifyBraintreeThrown,
+  type BraintreeFailedResult,
+  type CallKind,
+} from './errors';
 import {
   createBraintreeGateway,
   type BraintreeGatewayOptions,
+  type BtDispute,
   type BtGateway,
-  type BtResult,
   type BtTransaction,
 } from './gateway';
 import {
@@ -71,6 +87,7 @@ import {
   snapshotFromTransactions,
 } from './transformers';
 import { parseBraintreeWebhook } from './webhook';
+import { acceptPlan, evidencePlan, uploadFileName } from './dispute-transformers';
 
 export interface BraintreeProviderOptions extends BraintreeGatewayOptions {
   /** Braintree fixes the currency per merchant account: ISO currency -> merchant account id. */
@@ -93,7 +110,7 @@ async function call<T>(kind: CallKind, fn: () => Promise<T>): Promise<T> {
 }
 
 /** A result without `success` as a ProviderError (a decline of a capture or refund is refused). */
-function failure(result: BtResult): ProviderError {
+function failure(result: BraintreeFailedResult): ProviderError {
   const c = classifyBraintreeResult(result);
   return c.kind === 'error'
     ? c.error
@@ -202,8 +219,66 @@ class BraintreeProvider implements PaymentProvider {
     return snapshotFromTransactions(sale, children, refunds);
   }
 
+  async submitDisputeEvidence(req: DisputeEvidenceRequest): Promise<DisputeProviderResult> {
+    const id = req.providerDisputeId;
+    const plan = evidencePlan(await this.findDispute(id), req.text, req.files);
+    if (plan.kind === 'done') return plan.result;
+    if (plan.addText) {
+      const r = await call('write', () => this.gateway.dispute.addTextEvidence(id, req.text));
+      if (!r.success) throw failure(r);
+    }
+    const already = req.files.length - plan.files.length;
+    for (const [i, f] of plan.files.entries()) {
+      const documentId = await this.uploadEvidence(f, already + i);
+      const r = await call('write', () => this.gateway.dispute.addFileEvidence(id, documentId));
+      if (!r.success) throw failure(r);
+    }
+    const r = await call('write', () => this.gateway.dispute.finalize(id));
+    if (!r.success) throw failure(r);
+    return { status: 'under_review' };
+  }
+
+  async acceptDispute(req: AcceptDisputeRequest): Promise<DisputeProviderResult> {
+    const plan = acceptPlan(await this.findDispute(req.providerDisputeId));
+    if (plan.kind === 'done') return plan.result;
+    const r = await call('write', () => this.gateway.dispute.accept(req.providerDisputeId));
+    if (!r.success) throw failure(r);
+    return { status: 'accepted' };
+  }
+
   async parseWebhook(rawBody: Buffer, _headers: Record<string, string | undefined>): Promise<ProviderEvent> {
     return parseBraintreeWebhook(this.gateway.webhookNotification, rawBody);
+  }
+
+  private async findDispute(id: string): Promise<BtDispute> {
+    const r = await call('read', () => this.gateway.dispute.find(id));
+    if (!r.dispute) throw ProviderError.invalid('braintree', 'Braintree dispute lookup returned no dispute');
+    return r.dispute;
+  }
+
+  /**
+   * The SDK uploads a document by reading a file by its path: the decrypted evidence goes to a
+   * private temporary directory (0700, file 0600) for the upload only and is removed at once. A lost
+   * upload answer leaves an unattached document at Braintree, which is harmless.
+   */
+  private async uploadEvidence(f: DisputeEvidenceFile, index: number): Promise<string> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'settle-evidence-'));
+    try {
+      const file = path.join(dir, uploadFileName(f, index));
+      await writeFile(file, f.content, { mode: 0o600 });
+      const stream = createReadStream(file);
+      try {
+        const r = await call('write', () =>
+          this.gateway.documentUpload.create({ kind: 'evidence_document', file: stream }),
+        );
+        if (!r.success || !r.documentUpload) throw failure(r);
+        return r.documentUpload.id;
+      } finally {
+        stream.destroy();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   private find(id: string): Promise<BtTransaction> {

@@ -5,7 +5,7 @@
 import braintree from 'braintree';
 import type { BtGateway } from './sdk-types';
 
-export type { BtGateway, BtResult, BtTransaction } from './sdk-types';
+export type { BtDispute, BtGateway, BtResult, BtTransaction } from './sdk-types';
 
 export interface BraintreeGatewayOptions {
   merchantId: string;

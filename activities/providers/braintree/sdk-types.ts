@@ -39,6 +39,38 @@ export interface BtResult extends BraintreeFailedResult {
   transaction?: BtTransaction;
 }
 
+/** One piece of evidence on a dispute: text carries `comment`, a document carries `url`. */
+export interface BtEvidence {
+  id: string;
+  comment?: string | null;
+  url?: string | null;
+  category?: string | null;
+  sequenceNumber?: number | null;
+  createdAt?: string | Date | null;
+}
+
+/** The fields of an SDK Dispute we read. */
+export interface BtDispute {
+  id: string;
+  status: string;
+  reason?: string | null;
+  amount?: string | null;
+  amountDisputed?: string | null;
+  currencyIsoCode?: string | null;
+  replyByDate?: string | null;
+  evidence?: BtEvidence[] | null;
+  transaction?: { id?: string; orderId?: string | null } | null;
+}
+
+export interface BtDisputeResult extends BraintreeFailedResult {
+  dispute?: BtDispute;
+  evidence?: BtEvidence;
+}
+
+export interface BtDocumentUploadResult extends BraintreeFailedResult {
+  documentUpload?: { id: string; kind?: string; name?: string };
+}
+
 interface BtSearch {
   orderId(): { is(value: string): void };
 }
@@ -57,6 +89,18 @@ export interface BtGateway {
     void(id: string): Promise<BtResult>;
     refund(id: string, options: Record<string, unknown>): Promise<BtResult>;
     search(fn: (s: BtSearch) => void): NodeJS.ReadableStream;
+  };
+  dispute: {
+    /** Unlike transaction.find, resolves to a result whose `dispute` is the dispute. */
+    find(id: string): Promise<BtDisputeResult>;
+    accept(id: string): Promise<BtDisputeResult>;
+    addTextEvidence(id: string, content: string): Promise<BtDisputeResult>;
+    addFileEvidence(id: string, documentId: string): Promise<BtDisputeResult>;
+    finalize(id: string): Promise<BtDisputeResult>;
+  };
+  /** `file` must be a ReadStream over a real path: the SDK reads the file by its path. */
+  documentUpload: {
+    create(options: { kind: string; file: NodeJS.ReadableStream }): Promise<BtDocumentUploadResult>;
   };
   webhookNotification: WebhookParser;
 }

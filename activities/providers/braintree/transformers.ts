@@ -133,6 +133,9 @@ export function braintreeEventKind(kind: string, transactionType?: string | null
       return 'refund.failed';
     case 'dispute_opened':
       return 'dispute.opened';
+    case 'dispute_disputed':
+    case 'dispute_under_review':
+      return 'dispute.updated';
     case 'dispute_won':
     case 'dispute_lost':
     case 'dispute_accepted':

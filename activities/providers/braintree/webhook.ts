@@ -14,6 +14,7 @@ import { decimalStringToMinor } from '../../../domain/money';
 import { ProviderError } from '../types';
 import type { ProviderEvent } from '../../../domain/providers';
 import { braintreeEventKind, paymentIdFromOrderId } from './transformers';
+import { disputeFactsFromBraintree } from './dispute-transformers';
 import type { WebhookParser } from './sdk-types';
 
 export type { WebhookParser };
@@ -39,6 +40,7 @@ export interface BraintreeNotification {
     amount?: string;
     amountDisputed?: string;
     currencyIsoCode?: string;
+    replyByDate?: string | Date;
     transaction?: { id?: string; orderId?: string | null };
   };
 }
@@ -130,14 +132,16 @@ function normalizeBraintreeNotification(
     amount = minorOrUndefined(d.amountDisputed ?? d.amount, d.currencyIsoCode);
   }
 
+  const kind = braintreeEventKind(n.kind, t?.type);
   return {
     provider: 'braintree',
     eventId,
-    kind: braintreeEventKind(n.kind, t?.type),
+    kind,
     providerReference,
     paymentId,
     amount,
     occurredAt,
+    dispute: d && kind.startsWith('dispute.') ? disputeFactsFromBraintree(d) : undefined,
     // Allow-listed: a notification subject can include card fields, none of which are kept.
     raw: {
       kind: n.kind,

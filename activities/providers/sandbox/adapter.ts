@@ -2,6 +2,7 @@
  * The built-in sandbox provider: a stateful fake acquirer that keeps its books in PostgreSQL
  * (sandbox_* tables), honours idempotency keys across restarts like a real provider, and injects
  * faults by amount (transformers.ts). Tests count its effects to prove exactly-once behaviour.
+ * Disputes (opened by a capture of 41300) and the webhooks announcing them: disputes.ts, webhook.ts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Pool, PoolClient } from '../../../db/pool';
@@ -10,8 +11,11 @@ import { newId } from '../../../domain/ids';
 import {
   ProviderError,
   type AuthorizeRequest,
+  type AcceptDisputeRequest,
   type AuthorizeResult,
   type CaptureRequest,
+  type DisputeEvidenceRequest,
+  type DisputeProviderResult,
   type CaptureResult,
   type PaymentProvider,
   type ProviderPaymentSnapshot,
@@ -20,7 +24,15 @@ import {
   type SyncRequest,
   type VoidRequest,
 } from '../types';
+import type { ProviderEvent } from '../../../domain/providers';
 import { classifySandboxError } from './errors';
+import {
+  SANDBOX_DISPUTE_TRIGGER,
+  acceptSandboxDispute,
+  openSandboxDispute,
+  submitSandboxEvidence,
+} from './disputes';
+import { verifySandboxWebhook } from './webhook';
 import {
   assertSandboxRefundable,
   sandboxAuthorization,
@@ -39,6 +51,8 @@ export interface SandboxOptions {
   now?: () => Date;
   /** Real delay for "slow" triggers; tests may shorten it. */
   sleep?: (ms: number) => Promise<void>;
+  /** Verifies the sandbox's own webhooks (SETTLE_SANDBOX_WEBHOOK_SECRET); without it they are refused. */
+  webhookSecret?: string | undefined;
 }
 
 export function createSandboxProvider(opts: SandboxOptions): PaymentProvider {
@@ -51,9 +65,11 @@ class SandboxProvider implements PaymentProvider {
   private readonly pool: Pool;
   private readonly now: () => Date;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly webhookSecret: string | undefined;
 
   constructor(opts: SandboxOptions) {
     this.pool = opts.pool;
+    this.webhookSecret = opts.webhookSecret;
     this.now = opts.now ?? (() => new Date());
     this.sleep = opts.sleep ?? ((ms: number) => delay(ms));
   }
@@ -150,6 +166,8 @@ class SandboxProvider implements PaymentProvider {
           row.capture_before,
         ],
       );
+      if (row.status === 'captured' && req.amount === SANDBOX_DISPUTE_TRIGGER)
+        await openSandboxDispute(c, row, req.amount, this.now());
       return { reference, result };
     });
   }
@@ -162,6 +180,7 @@ class SandboxProvider implements PaymentProvider {
         'UPDATE sandbox_transactions SET amount_captured = $2, status = $3 WHERE reference = $1',
         [tx.reference, next.amount_captured, next.status],
       );
+      if (req.amount === SANDBOX_DISPUTE_TRIGGER) await openSandboxDispute(c, tx, req.amount, this.now());
       return { reference: tx.reference, result: { providerCaptureId: newId('cap'), amount: req.amount } };
     });
   }
@@ -213,7 +232,27 @@ class SandboxProvider implements PaymentProvider {
     }
   }
 
-  parseWebhook(): Promise<never> {
-    return Promise.reject(ProviderError.invalid('sandbox', 'the sandbox provider sends no webhooks', 400));
+  async submitDisputeEvidence(req: DisputeEvidenceRequest): Promise<DisputeProviderResult> {
+    try {
+      return await submitSandboxEvidence(this.pool, req, this.now());
+    } catch (err) {
+      throw classifySandboxError(err);
+    }
+  }
+
+  async acceptDispute(req: AcceptDisputeRequest): Promise<DisputeProviderResult> {
+    try {
+      return await acceptSandboxDispute(this.pool, req, this.now());
+    } catch (err) {
+      throw classifySandboxError(err);
+    }
+  }
+
+  parseWebhook(rawBody: Buffer, headers: Record<string, string | undefined>): Promise<ProviderEvent> {
+    try {
+      return Promise.resolve(verifySandboxWebhook(rawBody, headers, this.webhookSecret));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 }

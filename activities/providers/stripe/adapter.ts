@@ -9,6 +9,10 @@
  *   void       POST /payment_intents/:id/cancel.
  *   refund     POST /refunds {payment_intent, amount}; several partial refunds are allowed.
  *   sync       retrieve by reference, else scan PaymentIntents for metadata.settle_payment_id.
+ *   disputes   evidence: files uploaded (POST /files), then POST /disputes/:id {evidence, submit};
+ *              accept: POST /disputes/:id/close (dispute-transformers.ts), keys `<dp_id>:evidence`
+ *              / `<dp_id>:accept`. Refused because the dispute moved on (already submitted or
+ *              closed, e.g. after the key's 24 h): answered from the dispute as Stripe has it.
  *
  * Every write carries our deterministic Idempotency-Key (never the SDK's random default) and the SDK's
  * own retries are off (`maxNetworkRetries: 0`): Temporal owns retrying, and a retried activity sends
@@ -23,8 +27,11 @@ import { FAILURE_TYPES } from '../../../domain/errors';
 import {
   ProviderError,
   type AuthorizeRequest,
+  type AcceptDisputeRequest,
   type AuthorizeResult,
   type CaptureRequest,
+  type DisputeEvidenceRequest,
+  type DisputeProviderResult,
   type CaptureResult,
   type PaymentProvider,
   type ProviderPaymentSnapshot,
@@ -55,6 +62,14 @@ import {
   snapshotFromPaymentIntent,
 } from './transformers';
 import { normalizeStripeEvent, verifyStripeEvent } from './webhook';
+import {
+  acceptResultFromDispute,
+  disputeCloseRequest,
+  disputeEvidenceUpdateRequest,
+  disputeFileCreateRequests,
+  evidenceResultFromDispute,
+  stripeDisputeAwaitsEvidence,
+} from './dispute-transformers';
 
 export interface StripeProviderOptions {
   apiKey: string;
@@ -182,6 +197,44 @@ class StripeProvider implements PaymentProvider {
     return snapshotFromPaymentIntent(pi, hasRefundsToList(pi) ? await this.listRefunds(pi.id) : []);
   }
 
+  async submitDisputeEvidence(req: DisputeEvidenceRequest): Promise<DisputeProviderResult> {
+    try {
+      // A repeat sends the same keys: Stripe replays the uploads and the submission's first answer.
+      const fileIds: string[] = [];
+      for (const f of disputeFileCreateRequests(req)) {
+        fileIds.push((await call('write', () => this.stripe.files.create(f.params, f.options))).id);
+      }
+      const u = disputeEvidenceUpdateRequest(req, fileIds);
+      return evidenceResultFromDispute(
+        await call('write', () => this.stripe.disputes.update(u.id, u.params, u.options)),
+      );
+    } catch (err) {
+      // Refused because it no longer takes evidence (submitted after the key expired, or decided):
+      // answer with what Stripe says rather than fail the dispute.
+      if (err instanceof ProviderError && err.failureType === FAILURE_TYPES.ProviderInvalidRequest) {
+        const current = await this.retrieveDispute(req.providerDisputeId);
+        if (current && !stripeDisputeAwaitsEvidence(current)) return evidenceResultFromDispute(current);
+      }
+      throw err;
+    }
+  }
+
+  async acceptDispute(req: AcceptDisputeRequest): Promise<DisputeProviderResult> {
+    const c = disputeCloseRequest(req);
+    try {
+      return acceptResultFromDispute(
+        await call('write', () => this.stripe.disputes.close(c.id, c.params, c.options)),
+      );
+    } catch (err) {
+      // Already closed (by an earlier attempt, or decided): the same end state or Stripe's decision.
+      if (err instanceof ProviderError && err.failureType === FAILURE_TYPES.ProviderInvalidRequest) {
+        const current = await this.retrieveDispute(req.providerDisputeId);
+        if (current?.status === 'lost' || current?.status === 'won') return acceptResultFromDispute(current);
+      }
+      throw err;
+    }
+  }
+
   parseWebhook(rawBody: Buffer, headers: Record<string, string | undefined>): Promise<ProviderEvent> {
     // Synchronous verification; a rejected promise (not a throw) keeps the interface's contract.
     try {
@@ -190,6 +243,16 @@ class StripeProvider implements PaymentProvider {
       );
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private async retrieveDispute(id: string): Promise<Stripe.Dispute | undefined> {
+    try {
+      return await this.stripe.disputes.retrieve(id);
+    } catch (err) {
+      const e = err as { statusCode?: unknown };
+      if (e && e.statusCode === 404) return undefined;
+      throw stripeErrorToProviderError(err, 'read');
     }
   }
 

@@ -118,6 +118,8 @@ export function stripeEventKind(type: string, refundObjectStatus?: string | null
       return refundStatus(refundObjectStatus) === 'failed' ? 'refund.failed' : 'other';
     case 'charge.dispute.created':
       return 'dispute.opened';
+    case 'charge.dispute.updated':
+      return 'dispute.updated';
     case 'charge.dispute.closed':
       return 'dispute.closed';
     default:

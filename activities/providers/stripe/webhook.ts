@@ -13,6 +13,7 @@ import type Stripe from 'stripe';
 import { ProviderError } from '../types';
 import type { ProviderEvent } from '../../../domain/providers';
 import { stripeEventKind } from './codes';
+import { disputeFactsFromStripe } from './dispute-transformers';
 
 export const STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300;
 
@@ -122,6 +123,8 @@ export function normalizeStripeEvent(event: Stripe.Event): ProviderEvent {
     paymentId: s(metadata?.settle_payment_id),
     amount: eventAmount(event.type, o),
     occurredAt: new Date(event.created * 1000).toISOString(),
+    // A dispute names the PaymentIntent (providerReference) but carries none of its metadata.
+    dispute: objectType === 'dispute' && kind.startsWith('dispute.') ? disputeFactsFromStripe(o) : undefined,
     raw: {
       id: event.id,
       type: event.type,

@@ -38,6 +38,8 @@ function withFaults(p: PaymentProvider) {
     void: async (r) => (gate(), p.void(r)),
     refund: async (r) => (gate(), p.refund(r)),
     sync: async (r) => (gate(), p.sync(r)),
+    submitDisputeEvidence: async (r) => (gate(), p.submitDisputeEvidence(r)),
+    acceptDispute: async (r) => (gate(), p.acceptDispute(r)),
     parseWebhook: (b, h) => p.parseWebhook(b, h),
   };
   return {

@@ -8,11 +8,13 @@
  *   GET  /transactions/:id                              find
  *   POST /transactions/advanced_search_ids              search, step 1 (ids)
  *   POST /transactions/advanced_search                  search, step 2 (transactions for ids)
+ *                                                       (created_at / settled_at ranges: search.ts)
  *   PUT  /transactions/:id/submit_for_settlement        full capture
  *   POST /transactions/:id/submit_for_partial_settlement partial capture (child transaction)
  *   PUT  /transactions/:id/void                         void
  *   POST /transactions/:id/refund                       refund (credit transaction)
  *   PUT  /transactions/:id/settle                       testing gateway: settle now
+ *   /disputes/..., /document_uploads                    disputes.ts
  *
  * State rules and sandbox triggers live in model.ts. Faults for tests:
  *   failNext(n, status)   the next n requests answer `status` (default 500) with no effect
@@ -23,6 +25,8 @@
 import http from 'node:http';
 import { TransactionStore, formatWireAmount, type EmulatedTransaction, type Outcome } from './model';
 import { apiErrorXml, document, searchIdsXml, searchPageXml, transactionXml } from './xml';
+import { searchTransactions } from './search';
+import { createEmulatedDisputes, type EmulatedDisputes } from './disputes';
 
 export interface BraintreeEmulatorOptions {
   merchantId: string;
@@ -39,6 +43,8 @@ export type RequestMatcher = (method: string, path: string) => boolean;
 export interface BraintreeEmulator {
   port: number;
   store: TransactionStore;
+  /** Disputes on its transactions, and the signed notifications announcing them (disputes.ts). */
+  disputes: EmulatedDisputes;
   /** Method and merchant-relative path of every request (no bodies). */
   readonly requests: Array<{ method: string; path: string }>;
   failNext(count: number, status?: number): void;
@@ -60,6 +66,7 @@ export async function startBraintreeGateway(opts: BraintreeEmulatorOptions): Pro
   const store = new TransactionStore(accounts, defaultAccount, opts.settleOnSubmit ?? true);
   const expectedAuth = `Basic ${Buffer.from(`${opts.publicKey}:${opts.privateKey}`).toString('base64')}`;
   const prefix = `/merchants/${opts.merchantId}`;
+  const disputes = createEmulatedDisputes(store, opts);
 
   const requests: Array<{ method: string; path: string }> = [];
   let failures = { count: 0, status: 500 };
@@ -101,7 +108,7 @@ export async function startBraintreeGateway(opts: BraintreeEmulatorOptions): Pro
       method === 'POST' &&
       (path === '/transactions/advanced_search_ids' || path === '/transactions/advanced_search')
     ) {
-      const found = store.search((body.search ?? {}) as Record<string, unknown>);
+      const found = searchTransactions(store, (body.search ?? {}) as Record<string, unknown>);
       if (!Array.isArray(found)) {
         return {
           status: 422,
@@ -168,7 +175,9 @@ export async function startBraintreeGateway(opts: BraintreeEmulatorOptions): Pro
 
       let body: Record<string, unknown> = {};
       const raw = Buffer.concat(chunks).toString('utf8');
-      if (raw.trim()) {
+      // Disputes and document uploads (multipart) first: disputes.ts reads the raw body itself.
+      const own = disputes.route(method, path, Buffer.concat(chunks), req.headers['content-type'] ?? '');
+      if (!own && raw.trim()) {
         try {
           body = JSON.parse(raw) as Record<string, unknown>;
         } catch {
@@ -176,7 +185,7 @@ export async function startBraintreeGateway(opts: BraintreeEmulatorOptions): Pro
           return;
         }
       }
-      const { status, xml } = route(method, path, body);
+      const { status, xml } = own ?? route(method, path, body);
 
       const loseIdx = lose.findIndex((match) => match(method, path));
       if (loseIdx >= 0) {
@@ -204,6 +213,7 @@ export async function startBraintreeGateway(opts: BraintreeEmulatorOptions): Pro
   return {
     port,
     store,
+    disputes,
     requests,
     failNext(count, status = 500) {
       failures = { count, status };

@@ -27,7 +27,15 @@ import {
   type RefundPlan,
   type RefundTarget,
 } from '../../../activities/providers/braintree/transformers';
-import type { BtTransaction } from '../../../activities/providers/braintree/gateway';
+import type { BtDispute, BtTransaction } from '../../../activities/providers/braintree/gateway';
+import {
+  acceptPlan,
+  braintreeDisputeStatus,
+  disputeFactsFromBraintree,
+  evidencePlan,
+  replyByToIso,
+  uploadFileName,
+} from '../../../activities/providers/braintree/dispute-transformers';
 import type { AuthorizeRequest, CaptureRequest, RefundRequest } from '../../../activities/providers/types';
 
 describe('Braintree transaction status -> snapshot status', () => {
@@ -106,7 +114,10 @@ describe('Braintree notification kind -> ProviderEventKind', () => {
     ['dispute_won', undefined, 'dispute.closed'],
     ['dispute_lost', undefined, 'dispute.closed'],
     ['dispute_accepted', undefined, 'dispute.closed'],
-    ['dispute_under_review', undefined, 'other'],
+    ['dispute_auto_accepted', undefined, 'dispute.closed'],
+    ['dispute_expired', undefined, 'dispute.closed'],
+    ['dispute_disputed', undefined, 'dispute.updated'],
+    ['dispute_under_review', undefined, 'dispute.updated'],
     ['check', undefined, 'other'],
   ])('%s (%s) -> %s', (kind, type, expected) => {
     expect(braintreeEventKind(kind, type)).toBe(expected);
@@ -541,5 +552,94 @@ describe('Braintree response maps: SDK transactions -> our results', () => {
       declineCode: 'expired_card',
       captures: [],
     });
+  });
+});
+
+describe('Braintree disputes: the lookup guard plans, statuses and notification facts', () => {
+  const pdf = { name: 'receipt.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF') };
+  const png = { name: 'chat', contentType: 'image/png', content: Buffer.from('png') };
+  const dispute = (over: Partial<BtDispute>): BtDispute => ({
+    id: 'd1',
+    status: 'open',
+    evidence: [],
+    ...over,
+  });
+
+  it.each([
+    ['open', 'needs_response'],
+    ['disputed', 'under_review'],
+    ['under_review', 'under_review'],
+    ['won', 'won'],
+    ['lost', 'lost'],
+    ['expired', 'lost'],
+    ['accepted', 'accepted'],
+    ['auto_accepted', 'accepted'],
+  ])('status %s -> %s', (status, expected) => {
+    expect(braintreeDisputeStatus(status)).toBe(expected);
+  });
+
+  it('sends everything to an open dispute without evidence', () => {
+    expect(evidencePlan(dispute({}), 'text', [pdf, png])).toEqual({
+      kind: 'send',
+      addText: true,
+      files: [pdf, png],
+    });
+  });
+
+  it('after a lost answer, sends only what is not there yet (text by content, files by count)', () => {
+    const d = dispute({
+      evidence: [
+        { id: 'e1', comment: 'text' },
+        { id: 'e2', url: 'https://example.invalid/doc' },
+      ],
+    });
+    expect(evidencePlan(d, 'text', [pdf, png])).toEqual({ kind: 'send', addText: false, files: [png] });
+  });
+
+  it('a dispute no longer open was finalized or decided: nothing is sent', () => {
+    expect(evidencePlan(dispute({ status: 'disputed' }), 'text', [pdf])).toEqual({
+      kind: 'done',
+      result: { status: 'under_review' },
+    });
+    expect(acceptPlan(dispute({ status: 'accepted' }))).toEqual({
+      kind: 'done',
+      result: { status: 'accepted' },
+    });
+    expect(acceptPlan(dispute({}))).toEqual({ kind: 'accept' });
+  });
+
+  it.each([
+    [pdf, 0, 'evidence-0.pdf'],
+    [png, 1, 'evidence-1.png'],
+    [
+      { name: '../../etc/x.JPG', contentType: 'application/octet-stream', content: Buffer.alloc(0) },
+      2,
+      'evidence-2.jpg',
+    ],
+  ])('upload file name for %o (#%d) is %s: never a path from the merchant', (f, i, expected) => {
+    expect(uploadFileName(f, i)).toBe(expected);
+  });
+
+  it('reads facts from a notification dispute; reply-by date -> the start of that day UTC', () => {
+    expect(
+      disputeFactsFromBraintree({
+        id: 'd1',
+        status: 'open',
+        reason: 'fraud',
+        amount: '250.00',
+        amountDisputed: '250.0',
+        currencyIsoCode: 'USD',
+        replyByDate: '2014-03-21',
+      }),
+    ).toEqual({
+      providerDisputeId: 'd1',
+      amount: 25000,
+      currency: 'USD',
+      reason: 'fraud',
+      status: 'needs_response',
+      evidenceDueBy: '2014-03-21T00:00:00.000Z',
+    });
+    expect(replyByToIso('not a date')).toBeUndefined();
+    expect(disputeFactsFromBraintree({ id: 'd1', amount: '1.00' })).toBeUndefined();
   });
 });

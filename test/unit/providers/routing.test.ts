@@ -29,6 +29,8 @@ function scripted(name: ProviderName) {
       if (next === 'invalid') return Promise.reject(ProviderError.invalid(name, 'bad request', 400));
       return Promise.resolve({ found: false });
     },
+    submitDisputeEvidence: () => Promise.reject(new Error('unused')),
+    acceptDispute: () => Promise.reject(new Error('unused')),
     parseWebhook: () => Promise.reject(new Error('unused')),
   };
   return {

@@ -25,7 +25,16 @@ import {
   type StripeRequestOptions,
 } from '../../../activities/providers/stripe/transformers';
 import {
+  acceptResultFromDispute,
+  disputeCloseRequest,
+  disputeEvidenceUpdateRequest,
+  disputeFactsFromStripe,
+  disputeFileCreateRequests,
+  stripeDisputeStatus,
+} from '../../../activities/providers/stripe/dispute-transformers';
+import {
   ProviderError,
+  type DisputeEvidenceRequest,
   type AuthorizeRequest,
   type CaptureRequest,
   type RefundRequest,
@@ -93,7 +102,9 @@ describe('Stripe event type -> ProviderEventKind', () => {
     ['refund.updated', 'succeeded', 'other'], // success is reported once, by charge.refunded
     ['refund.created', 'succeeded', 'other'],
     ['charge.dispute.created', undefined, 'dispute.opened'],
+    ['charge.dispute.updated', undefined, 'dispute.updated'],
     ['charge.dispute.closed', undefined, 'dispute.closed'],
+    ['charge.dispute.funds_withdrawn', undefined, 'other'],
     ['customer.created', undefined, 'other'],
   ])('%s (refund status %s) -> %s', (type, refund, expected) => {
     expect(stripeEventKind(type, refund)).toBe(expected);
@@ -536,5 +547,117 @@ describe('Stripe response maps: SDK objects -> our results', () => {
     expect(pickPaymentIntent([older, declined, live])?.id).toBe('pi_live');
     expect(pickPaymentIntent([older, declined])?.id).toBe('pi_declined');
     expect(pickPaymentIntent([])).toBeUndefined();
+  });
+});
+
+describe('Stripe disputes: requests with their Idempotency-Keys, and dispute objects -> ours', () => {
+  const evidence: DisputeEvidenceRequest = {
+    disputeId: 'dp_ours1',
+    providerDisputeId: 'dp_stripe1',
+    paymentId: 'pay_1',
+    providerReference: 'pi_1',
+    text: 'winning_evidence',
+    files: [
+      { name: 'receipt.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4') },
+      { name: 'chat.png', contentType: 'image/png', content: Buffer.from('png') },
+    ],
+  };
+
+  it('uploads each file with its own key derived from <dp_id>:evidence', () => {
+    expect(disputeFileCreateRequests(evidence)).toEqual([
+      {
+        params: {
+          purpose: 'dispute_evidence',
+          file: { data: Buffer.from('%PDF-1.4'), name: 'receipt.pdf', type: 'application/pdf' },
+        },
+        options: { idempotencyKey: 'dp_ours1:evidence:file:0' },
+      },
+      {
+        params: {
+          purpose: 'dispute_evidence',
+          file: { data: Buffer.from('png'), name: 'chat.png', type: 'image/png' },
+        },
+        options: { idempotencyKey: 'dp_ours1:evidence:file:1' },
+      },
+    ]);
+  });
+
+  it('submits text and files in one update keyed <dp_id>:evidence', () => {
+    expect(disputeEvidenceUpdateRequest(evidence, ['file_a', 'file_b'])).toEqual({
+      id: 'dp_stripe1',
+      params: {
+        evidence: {
+          uncategorized_text: 'winning_evidence',
+          uncategorized_file: 'file_a',
+          customer_communication: 'file_b',
+        },
+        submit: true,
+        metadata: { settle_dispute_id: 'dp_ours1' },
+      },
+      options: { idempotencyKey: 'dp_ours1:evidence' },
+    });
+  });
+
+  it('refuses more files than Stripe has evidence fields, before sending anything', () => {
+    const many = { ...evidence, files: Array.from({ length: 10 }, () => evidence.files[0]!) };
+    expect(() => disputeFileCreateRequests(many)).toThrow(ProviderError);
+  });
+
+  it('closes with key <dp_id>:accept', () => {
+    expect(
+      disputeCloseRequest({
+        disputeId: 'dp_ours1',
+        providerDisputeId: 'dp_stripe1',
+        paymentId: 'pay_1',
+        providerReference: 'pi_1',
+      }),
+    ).toEqual({ id: 'dp_stripe1', params: {}, options: { idempotencyKey: 'dp_ours1:accept' } });
+  });
+
+  it.each([
+    ['warning_needs_response', 'needs_response', 'needs_response'],
+    ['needs_response', 'needs_response', 'needs_response'],
+    ['warning_under_review', 'under_review', 'under_review'],
+    ['under_review', 'under_review', 'under_review'],
+    ['won', 'won', 'won'],
+    ['warning_closed', 'won', 'won'],
+    ['prevented', 'won', 'won'],
+    ['lost', 'lost', 'accepted'],
+    ['something_new', 'under_review', 'under_review'],
+  ])('status %s -> %s (after our close: %s)', (status, mapped, afterAccept) => {
+    expect(stripeDisputeStatus(status)).toBe(mapped);
+    expect(acceptResultFromDispute({ status })).toEqual({ status: afterAccept });
+  });
+
+  it('reads the facts of a charge.dispute.* object, due date from evidence_details.due_by', () => {
+    expect(
+      disputeFactsFromStripe({
+        id: 'dp_1',
+        object: 'dispute',
+        amount: 41300,
+        currency: 'usd',
+        reason: 'fraudulent',
+        status: 'needs_response',
+        evidence_details: { due_by: 1_800_000_000 },
+      }),
+    ).toEqual({
+      providerDisputeId: 'dp_1',
+      amount: 41300,
+      currency: 'USD',
+      reason: 'fraudulent',
+      status: 'needs_response',
+      evidenceDueBy: new Date(1_800_000_000 * 1000).toISOString(),
+    });
+    // ISK: Stripe's two-decimal unit back to the ISO minor unit; no due date: none given.
+    expect(
+      disputeFactsFromStripe({ id: 'dp_2', amount: 5000, currency: 'isk', status: 'won' }),
+    ).toMatchObject({
+      amount: 50,
+      currency: 'ISK',
+      status: 'won',
+      reason: 'general',
+      evidenceDueBy: undefined,
+    });
+    expect(disputeFactsFromStripe({ id: 'dp_3', currency: 'usd' })).toBeUndefined();
   });
 });
