@@ -1,141 +1,28 @@
 /**
  * The OpenAPI document served at GET /openapi.json. Request schemas are generated from the same zod
- * schemas the routes validate with (api/openapi-schemas.ts adds what zod cannot express); every
+ * schemas the routes validate with (api/openapi-bodies.ts; builders in api/openapi-ops.ts); every
  * operation lists every status it can answer, errors in the contract's shape.
  * test/integration/openapi.test.ts checks every route is here; test/unit/openapi-document.test.ts
  * checks the declared rules against the validators; `npm run dast` fuzzes the server against it.
  */
-import { LoginBody, MfaBody, TokenBody } from './routes/auth';
-import { CreateBankAccountBody, VerifyBody } from './routes/bank-accounts';
-import { CaptureBody, CreatePaymentBody, RefundBody } from './routes/payments';
-import { EvidenceBody } from './routes/disputes';
-import { StartRunBody } from './routes/reconciliation';
 import { DISPUTE_STATUSES } from '../domain/dispute';
-import { TokenizeBody } from './routes/vault';
-import { CreateEndpointBody, UpdateEndpointBody } from './routes/webhook-endpoints';
 import { PAYMENT_STATUSES } from '../domain/payment-state';
+import { RESPONSE_SCHEMAS, idPattern, listOf } from './openapi-schemas';
+import { requestBodies } from './openapi-bodies';
 import {
-  IDEMPOTENCY_KEY_PATTERN,
-  RESPONSE_SCHEMAS,
-  idPattern,
-  listOf,
-  prop,
-  requestSchema,
-} from './openapi-schemas';
-
-type Op = Record<string, unknown>;
-type Param = Record<string, unknown>;
-
-const ERRORS: Record<number, string> = {
-  400: 'invalid_request: malformed body, field, path, query or header (details.field names it)',
-  401: 'authentication: missing, invalid or expired token or credentials',
-  402: 'card_error: declined (details.paymentId)',
-  403: 'authorization: role or source address not allowed',
-  404: 'not_found: no such resource for this caller',
-  409: 'conflict (state does not allow it) or idempotency_key_in_use',
-  413: 'invalid_request: body_too_large',
-  415: 'invalid_request: unsupported_encoding or unsupported_charset (bodies are UTF-8 JSON)',
-  422: 'idempotency_key_reused, or a business rule (amount_exceeds_captured, verification_amounts_mismatch)',
-  429: 'rate_limit',
-  500: 'internal: an unexpected error (never a stack trace, SQL or card data)',
-  503: 'provider_unavailable (no provider answered in time), or internal / service_unavailable (PostgreSQL or Temporal is down; retry later)',
-};
-const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
-const errors = (codes: number[]) =>
-  Object.fromEntries(
-    [...new Set(codes)].map((c) => [String(c), { description: ERRORS[c] ?? 'Error', content: errorContent }]),
-  );
-const json = (description: string, schema: unknown) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const body = (schema: unknown, required = true) => ({
-  required,
-  content: { 'application/json': { schema } },
-});
-
-const idem: Param = {
-  name: 'Idempotency-Key',
-  in: 'header',
-  required: true,
-  description:
-    'Unique per operation; same key + same body replays the first answer (24 h), except a 5xx: the retry re-attaches to the same operation',
-  schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN },
-};
-const pageParams: Param[] = [
-  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
-  { name: 'startingAfter', in: 'query', schema: { type: 'string', pattern: idPattern() } },
-];
-const pathId = (prefix: string, name = 'id'): Param => ({
-  name,
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: idPattern(prefix) },
-});
-
-/** Errors any authenticated /v1 request can get (input gate, token, role, rate limit, dependencies). */
-const AUTHED = [400, 401, 403, 429, 500, 503];
-/** ...and any mutating POST (idempotency, body size, state and business rules). */
-const MUTATING = [...AUTHED, 409, 413, 415, 422];
-const PUBLIC_POST = [400, 401, 413, 415, 429, 500, 503];
-
-const read = (summary: string, ok: unknown, parameters: Param[] = [], more: number[] = []): Op => ({
-  summary,
-  ...(parameters.length ? { parameters } : {}),
-  responses: { '200': ok, ...errors([...AUTHED, ...more]) },
-});
-const write = (
-  summary: string,
-  status: string,
-  ok: unknown,
-  opts: { parameters?: Param[]; requestBody?: unknown; more?: number[] } = {},
-): Op => ({
-  summary,
-  parameters: [idem, ...(opts.parameters ?? [])],
-  ...(opts.requestBody ? { requestBody: opts.requestBody } : {}),
-  responses: { [status]: ok, ...errors([...MUTATING, ...(opts.more ?? [])]) },
-});
-const pub = (op: Op): Op => ({ security: [], ...op });
-
-/** A body that must be absent or `{}` (the route rejects any field). */
-const emptyBody = body({ type: 'object', additionalProperties: false, maxProperties: 0 }, false);
-
-function requestBodies() {
-  return {
-    token: requestSchema(TokenBody),
-    login: requestSchema(LoginBody),
-    mfa: requestSchema(MfaBody),
-    card: requestSchema(TokenizeBody, (s) => {
-      // domain/card: 12-19 digits once spaces and dashes are removed (then Luhn, not expressible);
-      // the CVC is 3 digits, 4 for Amex.
-      prop(s, 'number').pattern = '^(?:[ -]*[0-9]){12,19}[ -]*$';
-      prop(s, 'cvc').pattern = '^[0-9]{3,4}$';
-    }),
-    payment: requestSchema(CreatePaymentBody),
-    capture: requestSchema(CaptureBody),
-    refund: requestSchema(RefundBody),
-    bankAccount: requestSchema(CreateBankAccountBody, (s) => {
-      // holderName pipes into min(1): the input side alone loses it.
-      prop(s, 'holderName').minLength = 1;
-    }),
-    verify: requestSchema(VerifyBody),
-    reconciliationRun: requestSchema(StartRunBody),
-    endpoint: requestSchema(CreateEndpointBody, (s) => {
-      prop(s, 'url').pattern = '^[Hh][Tt][Tt][Pp][Ss]?://';
-    }),
-    endpointUpdate: requestSchema(UpdateEndpointBody),
-    evidence: requestSchema(EvidenceBody, (s) => {
-      // text and file names pipe into min(1): the input side alone loses it.
-      prop(s, 'text').minLength = 1;
-      const file = (prop(s, 'files') as { items: Record<string, unknown> }).items;
-      prop(file, 'name').minLength = 1;
-      // Canonical base64 (padded), as the route's refinement checks it.
-      prop(file, 'contentBase64').pattern =
-        '^(?:[A-Za-z0-9+/]{4})+$|^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$';
-    }),
-  };
-}
+  AUTHED,
+  body,
+  emptyBody,
+  errors,
+  json,
+  pageParams,
+  pathId,
+  pub,
+  PUBLIC_POST,
+  read,
+  ref,
+  write,
+} from './openapi-ops';
 
 export function openApiDocument(): Record<string, unknown> {
   const b = requestBodies();

@@ -11,7 +11,8 @@
  *        no answer within the authorize option set -> failed, then compensation: release any hold
  *        the providers tried may have made (sync + void)
  *      The update awaitAuthorization (POST /v1/payments) waits for this step and its projection.
- *   2. while authorized / partially_captured: Updates capture (key `<pay>:capture:<n>`) and void,
+ *   2. while authorized / partially_captured: Updates capture (key `<pay>:capture:<n>`) and void
+ *        (payment-operations.ts, with refund),
  *        and an expiry TIMER at the provider's capture_before (else createdAt + 7 days) minus a safety
  *        margin: it voids the remaining authorization -> expired (or captured when part was captured)
  *   3. while captured / partially_refunded: Update refund (key `<pay>:refund:<re_id>`) until refunded
@@ -65,6 +66,7 @@ import {
 } from './payment-legacy';
 import { providerEventHandler, providerEventSignal } from './provider-events';
 import { paymentDisputeHandler, paymentDisputeSignal } from './payment-disputes';
+import { setOperationHandlers } from './payment-operations';
 import { repairHandler, repairSignal } from './payment-repair';
 import { authorizeOnRoute, releaseHolds } from './release-hold';
 import { SA_PROVIDER, SA_STATUS } from './search-attributes';
@@ -73,15 +75,10 @@ import { createSerial } from './serial';
 export * from './payment-messages';
 import {
   awaitAuthorizationUpdate,
-  captureUpdate,
   getPaymentQuery,
   paymentEventId,
   refundSucceededEvent,
-  refundUpdate,
-  voidUpdate,
   UPDATE_FAILURES,
-  type CaptureRequest,
-  type RefundRequest,
 } from './payment-messages';
 
 const DEFAULT_AUTH_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
@@ -336,97 +333,18 @@ export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentStat
     return view();
   });
 
-  setHandler(
-    captureUpdate,
-    (req) =>
-      serial(async () => {
-        reject(s, { kind: 'capture', amount: req.amount, final: req.final });
-        const t = transition(s, { kind: 'capture', amount: req.amount, final: req.final });
-        if (!t.ok) throw new Error('unreachable');
-        const n = s.captures.length + 1;
-        const res = await operationActs.capturePayment({
-          paymentId: input.paymentId,
-          provider: provider(),
-          providerReference: s.providerReference ?? '',
-          n,
-          amount: t.amount,
-          currency: input.currency,
-          final: t.next.amountCapturable === 0,
-        });
-        await commit({
-          ...t.next,
-          captures: [
-            ...s.captures,
-            { n, amount: t.amount, providerCaptureId: res.providerCaptureId, at: new Date().toISOString() },
-          ],
-        });
-        return view();
-      }),
-    {
-      validator: (req: CaptureRequest) =>
-        reject(s, { kind: 'capture', amount: req.amount, final: req.final }),
-    },
-  );
-
-  setHandler(
-    voidUpdate,
-    () =>
-      serial(async () => {
-        reject(s, { kind: 'void' });
-        await operationActs.voidPayment({
-          paymentId: input.paymentId,
-          provider: provider(),
-          providerReference: s.providerReference ?? '',
-        });
-        await commit(apply({ kind: 'void' }));
-        return view();
-      }),
-    { validator: () => reject(s, { kind: 'void' }) },
-  );
-
-  setHandler(
-    refundUpdate,
-    (req) =>
-      serial(async () => {
-        const existing = s.refunds.find((r) => r.id === req.refundId);
-        if (existing) return { refund: existing, payment: view() };
-        reject(s, { kind: 'refund', amount: req.amount });
-        const t = transition(s, { kind: 'refund', amount: req.amount });
-        if (!t.ok) throw new Error('unreachable');
-        const res = await operationActs.refundPayment({
-          paymentId: input.paymentId,
-          refundId: req.refundId,
-          provider: provider(),
-          providerReference: s.providerReference ?? '',
-          amount: t.amount,
-          currency: input.currency,
-          reason: req.reason,
-        });
-        const refund: RefundRecord = {
-          id: req.refundId,
-          paymentId: input.paymentId,
-          amount: t.amount,
-          status: res.status,
-          reason: req.reason,
-          providerRefundId: res.providerRefundId,
-          createdAt: req.createdAt,
-        };
-        await commit(
-          { ...t.next, refunds: [...s.refunds, refund] },
-          {
-            refund,
-            events: (at) => (refund.status === 'succeeded' ? [refundSucceededEvent(input, refund, at)] : []),
-          },
-        );
-        return { refund, payment: view() };
-      }),
-    {
-      validator: (req: RefundRequest) => {
-        if (s.refunds.some((r) => r.id === req.refundId)) return;
-        reject(s, { kind: 'refund', amount: req.amount });
-      },
-    },
-  );
+  // Capture, void and refund (payment-operations.ts).
+  setOperationHandlers({
+    input,
+    state: () => s,
+    provider,
+    serial,
+    commit,
+    view,
+    reject,
+    apply,
+    acts: operationActs,
+  });
 
   // 1. Authorization (skipped when resumed through continue-as-new). Payments started before
   // `one-step-writes` projected `processing` themselves; the API does it now, with the start.
