@@ -14,6 +14,7 @@ import { createPool } from '../db/pool';
 import { signalReady } from '../config/ready';
 import { loadCodecConfig, loadOrExit } from '../config/shapes';
 import { createLogger } from '../security/logger';
+import { startMetricsServer } from '../observability/metrics';
 import { displayCodec } from '../security/payload-codec';
 import { createTokenVerifier, publicKeysFromPem } from '../security/tokens';
 import { configurePayloadEncryption } from '../vault/vault-factory';
@@ -63,11 +64,25 @@ async function main(): Promise<void> {
       port: cfg.SETTLE_CODEC_PORT,
       uiOrigin: cfg.SETTLE_CODEC_UI_ORIGIN,
       browserSignIn: Boolean(cfg.SETTLE_TOTP_KEY),
+      metricsPort: cfg.SETTLE_CODEC_METRICS_PORT || null,
     },
     'codec server listening',
   );
+  // Loopback /metrics like every other process (observability/metrics.ts): decode and encode counts.
+  const metrics =
+    cfg.SETTLE_CODEC_METRICS_PORT > 0
+      ? await startMetricsServer({
+          port: cfg.SETTLE_CODEC_METRICS_PORT,
+          onError: (err) =>
+            log.error(
+              { err, port: cfg.SETTLE_CODEC_METRICS_PORT },
+              'metrics port unavailable; not serving metrics',
+            ),
+        })
+      : undefined;
   signalReady('codec-server');
-  const stop = () => server.close(() => void pool.end().then(() => process.exit(0)));
+  const stop = () =>
+    server.close(() => void Promise.all([pool.end(), metrics?.close()]).then(() => process.exit(0)));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

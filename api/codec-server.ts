@@ -18,6 +18,7 @@
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
+import { codecPayloads, codecRequests, type CodecOutcome } from '../observability/metrics';
 import type { TokenClaims } from '../security/tokens';
 import type { CookieSession } from './codec-sign-in';
 
@@ -157,6 +158,8 @@ export function createCodecServer(deps: CodecServerDeps): Express {
       claims = undefined;
     }
     const actor = claims?.sub ?? 'anonymous';
+    const tally = (outcome: CodecOutcome) =>
+      codecRequests.inc({ operation: op, outcome, via: via ?? 'none' });
     const audit = (outcome: string, count = 0, paymentIds: string[] = []) =>
       deps.audit({
         action: `codec.${op}`,
@@ -166,6 +169,7 @@ export function createCodecServer(deps: CodecServerDeps): Express {
         details: { namespace, payloads: count, via: via ?? 'none', paymentIds },
       });
     if (!claims) {
+      tally('unauthenticated');
       await audit('failure');
       fail(
         res,
@@ -177,12 +181,14 @@ export function createCodecServer(deps: CodecServerDeps): Express {
       return;
     }
     if (!(ALLOWED_ROLES[op] as readonly string[]).includes(claims.role)) {
+      tally('forbidden');
       await audit('failure');
       fail(res, 403, 'permission', 'insufficient_role', `Role ${claims.role} may not ${op} payloads`);
       return;
     }
     const body = JsonPayloads.safeParse(req.body);
     if (!body.success) {
+      tally('invalid');
       await audit('failure');
       fail(
         res,
@@ -196,9 +202,12 @@ export function createCodecServer(deps: CodecServerDeps): Express {
     const payloads = body.data.payloads.map(fromJson);
     try {
       const out = op === 'decode' ? await deps.codec.decode(payloads) : await deps.codec.encode(payloads);
+      tally('success');
+      codecPayloads.inc({ operation: op }, payloads.length);
       await audit('success', payloads.length, paymentIdsIn(op === 'decode' ? out : payloads));
       res.json({ payloads: out.map(toJson) });
     } catch {
+      tally('failed');
       await audit('failure', payloads.length);
       fail(res, 422, 'invalid_request', 'codec_failed', `Payloads could not be ${op}d`);
     }

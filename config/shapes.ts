@@ -328,6 +328,7 @@ export const codecShape = {
   SETTLE_JWT_ISSUER: common.SETTLE_JWT_ISSUER,
   SETTLE_JWT_AUDIENCE: common.SETTLE_JWT_AUDIENCE,
   SETTLE_CODEC_PORT: port.default(8888),
+  SETTLE_CODEC_METRICS_PORT: metricsPort(9468),
   SETTLE_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
   /** The only browser origin allowed (the Temporal UI). */
   SETTLE_CODEC_UI_ORIGIN: z.string().url().default('http://localhost:8233'),

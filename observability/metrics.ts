@@ -197,6 +197,35 @@ export const auditAppendFailures = once(
     }),
 );
 
+// ---- Codec server ----------------------------------------------------------------------------------
+
+/**
+ * success: payloads decoded/encoded; unauthenticated: no valid token or sign-in session; forbidden:
+ * a role that may not; invalid: not a Payloads body; failed: the codec refused the payloads (wrong
+ * key, tampered). `via`: token, session, or none.
+ */
+export type CodecOutcome = 'success' | 'unauthenticated' | 'forbidden' | 'invalid' | 'failed';
+
+export const codecRequests = once(
+  'settle_codec_requests_total',
+  () =>
+    new Counter({
+      name: 'settle_codec_requests_total',
+      help: 'Codec server /decode and /encode requests by operation, outcome and how the caller signed in',
+      labelNames: ['operation', 'outcome', 'via'] as const,
+    }),
+);
+
+export const codecPayloads = once(
+  'settle_codec_payloads_total',
+  () =>
+    new Counter({
+      name: 'settle_codec_payloads_total',
+      help: 'Payloads the codec server decoded or encoded for an authorized operator',
+      labelNames: ['operation'] as const,
+    }),
+);
+
 // ---- Serving ---------------------------------------------------------------------------------------
 
 let defaultsCollected = false;

@@ -6,6 +6,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { createCodecServer } from '../../api/codec-server';
+import { codecPayloads, codecRequests } from '../../observability/metrics';
 import { createOperatorsRepo } from '../../db/operators-repo';
 import { createPool, type Pool } from '../../db/pool';
 import { createEncryptionCodec } from '../../security/payload-codec';
@@ -172,4 +173,54 @@ test('an admin decodes history payloads, and every attempt is audited', async ()
   expect(seen).toContain('codec.decode:failure:anonymous');
   expect(seen).toContain('codec.decode:failure:cli_serv');
   expect(rows.rows).toContainEqual({ actor: admin.sub, action: 'codec.decode', outcome: 'success' });
+});
+
+test('decode and encode requests are counted by outcome on the metrics registry, payloads by operation', async () => {
+  const value = async (name: string, labels: Record<string, string>) => {
+    const m = (await (name === 'requests' ? codecRequests : codecPayloads).get()).values;
+    const has = (l: Record<string, string | number | undefined>) =>
+      Object.entries(labels).every(([k, x]) => l[k] === x);
+    return m.find((v) => has(v.labels))?.value ?? 0;
+  };
+  const before = {
+    anon: await value('requests', { operation: 'decode', outcome: 'unauthenticated', via: 'none' }),
+    ok: await value('requests', { operation: 'decode', outcome: 'success', via: 'token' }),
+    forbidden: await value('requests', { operation: 'encode', outcome: 'forbidden', via: 'token' }),
+    failed: await value('requests', { operation: 'decode', outcome: 'failed', via: 'token' }),
+    payloads: await value('payloads', { operation: 'decode' }),
+  };
+  const admin = await bearer('admin');
+  const auditor = await bearer('auditor');
+  expect((await decode()).status).toBe(401);
+  expect((await decode(admin.header)).status).toBe(200);
+  expect((await decode(admin.header)).status).toBe(200);
+  const enc = await http
+    .post('/encode')
+    .set('Origin', UI)
+    .set('Authorization', auditor.header)
+    .send({ payloads: [toJson(defaultPayloadConverter.toPayload('x'))] });
+  expect(enc.status).toBe(403);
+  // A tampered ciphertext: the codec refuses it (422), counted as failed.
+  const tampered = toJson(encrypted);
+  tampered.data = Buffer.from('not the ciphertext').toString('base64');
+  const bad = await http
+    .post('/decode')
+    .set('X-Namespace', namespace)
+    .set('Origin', UI)
+    .set('Authorization', admin.header)
+    .send({ payloads: [tampered] });
+  expect(bad.status).toBe(422);
+
+  expect({
+    anon:
+      (await value('requests', { operation: 'decode', outcome: 'unauthenticated', via: 'none' })) -
+      before.anon,
+    ok: (await value('requests', { operation: 'decode', outcome: 'success', via: 'token' })) - before.ok,
+    forbidden:
+      (await value('requests', { operation: 'encode', outcome: 'forbidden', via: 'token' })) -
+      before.forbidden,
+    failed:
+      (await value('requests', { operation: 'decode', outcome: 'failed', via: 'token' })) - before.failed,
+    payloads: (await value('payloads', { operation: 'decode' })) - before.payloads,
+  }).toEqual({ anon: 1, ok: 2, forbidden: 1, failed: 1, payloads: 2 });
 });
