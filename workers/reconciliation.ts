@@ -6,12 +6,8 @@
  * the previous day by default. Creating is idempotent; an existing Schedule is brought to this
  * configuration, so replicas and restarts converge on one.
  */
-import {
-  ScheduleAlreadyRunning,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleHandle,
-} from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleHandle } from '@temporalio/client';
+import { upsertSchedule } from './schedules';
 import type { ProviderName } from '../domain/providers';
 import type { ScheduledReconciliationInput } from '../workflows/reconciliation';
 
@@ -56,12 +52,5 @@ export async function ensureReconciliationSchedule(
   // A day's runs still going when the next day's start are not doubled; a worker down at the time
   // catches up within the day.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' };
-  try {
-    return await client.schedule.create({ scheduleId, spec, action, policies });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    const handle = client.schedule.getHandle(scheduleId);
-    await handle.update((prev) => ({ ...prev, spec, action, policies }));
-    return handle;
-  }
+  return upsertSchedule(client, { scheduleId, spec, action, policies });
 }

@@ -10,12 +10,12 @@
  * converge on one Schedule, and a deployment without payment workers sweeps nothing it could not run.
  */
 import {
-  ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
   WorkflowNotFoundError,
   type Client,
   type ScheduleHandle,
 } from '@temporalio/client';
+import { upsertSchedule } from './schedules';
 import type { PaymentWorkflowLookup } from '../activities/sweeper-activities';
 import { SWEEPER_ACTOR } from '../activities/sweeper-activities';
 import { getPaymentQuery } from '../workflows/payment-messages';
@@ -63,14 +63,7 @@ export async function ensureSweeperSchedule(
   };
   // A run longer than the interval must not pile up: the next one is skipped.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' };
-  try {
-    return await client.schedule.create({ scheduleId, spec, action, policies });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    const handle = client.schedule.getHandle(scheduleId);
-    await handle.update((prev) => ({ ...prev, spec, action, policies }));
-    return handle;
-  }
+  return upsertSchedule(client, { scheduleId, spec, action, policies });
 }
 
 /**
