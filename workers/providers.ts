@@ -34,33 +34,30 @@ function missing(name: string): never {
   throw new Error(`${name}: required when SETTLE_PROVIDERS includes this provider`);
 }
 
-function braintreeFrom(cfg: Cfg): PaymentProvider {
-  return createBraintreeProvider({
-    merchantId: cfg.BRAINTREE_MERCHANT_ID ?? missing('BRAINTREE_MERCHANT_ID'),
-    publicKey: cfg.BRAINTREE_PUBLIC_KEY ?? missing('BRAINTREE_PUBLIC_KEY'),
-    privateKey: cfg.BRAINTREE_PRIVATE_KEY ?? missing('BRAINTREE_PRIVATE_KEY'),
-    environment: cfg.BRAINTREE_ENVIRONMENT ?? 'sandbox',
-    ...(cfg.GATEWAY_HOST ? { gatewayHost: cfg.GATEWAY_HOST } : {}),
-    ...(cfg.GATEWAY_PORT ? { gatewayPort: cfg.GATEWAY_PORT } : {}),
-  });
-}
+/** One provider's credentials and address, for its adapter and its record source alike. */
+const braintreeGateway = (cfg: Cfg) => ({
+  merchantId: cfg.BRAINTREE_MERCHANT_ID ?? missing('BRAINTREE_MERCHANT_ID'),
+  publicKey: cfg.BRAINTREE_PUBLIC_KEY ?? missing('BRAINTREE_PUBLIC_KEY'),
+  privateKey: cfg.BRAINTREE_PRIVATE_KEY ?? missing('BRAINTREE_PRIVATE_KEY'),
+  environment: cfg.BRAINTREE_ENVIRONMENT ?? 'sandbox',
+  ...(cfg.GATEWAY_HOST ? { gatewayHost: cfg.GATEWAY_HOST } : {}),
+  ...(cfg.GATEWAY_PORT ? { gatewayPort: cfg.GATEWAY_PORT } : {}),
+});
+const stripeApi = (cfg: Cfg) => ({
+  apiKey: cfg.STRIPE_API_KEY ?? missing('STRIPE_API_KEY'),
+  ...(cfg.STRIPE_API_HOST ? { host: cfg.STRIPE_API_HOST } : {}),
+  ...(cfg.STRIPE_API_PORT ? { port: cfg.STRIPE_API_PORT } : {}),
+  ...(cfg.STRIPE_API_PROTOCOL ? { protocol: cfg.STRIPE_API_PROTOCOL } : {}),
+});
 
 export function buildProviders(cfg: Cfg, pool: Pool, breaker?: BreakerOptions): ProviderRegistry {
   const wanted = new Set(cfg.SETTLE_PROVIDERS.split(','));
   const list: PaymentProvider[] = [];
   if (wanted.has('sandbox')) list.push(createSandboxProvider({ pool }));
   if (wanted.has('stripe')) {
-    list.push(
-      createStripeProvider({
-        apiKey: cfg.STRIPE_API_KEY ?? missing('STRIPE_API_KEY'),
-        webhookSecrets: secretsOf(cfg),
-        ...(cfg.STRIPE_API_HOST ? { host: cfg.STRIPE_API_HOST } : {}),
-        ...(cfg.STRIPE_API_PORT ? { port: cfg.STRIPE_API_PORT } : {}),
-        ...(cfg.STRIPE_API_PROTOCOL ? { protocol: cfg.STRIPE_API_PROTOCOL } : {}),
-      }),
-    );
+    list.push(createStripeProvider({ ...stripeApi(cfg), webhookSecrets: secretsOf(cfg) }));
   }
-  if (wanted.has('braintree')) list.push(braintreeFrom(cfg));
+  if (wanted.has('braintree')) list.push(createBraintreeProvider(braintreeGateway(cfg)));
   // Timed inside the breaker: a call the open circuit refuses never reached the provider.
   return createProviderRegistry(
     list.map((p) => withCircuitBreaker(withCallMetrics(p), createCircuitBreaker(breaker))),
@@ -76,28 +73,8 @@ export function buildRecordSources(cfg: Cfg, pool: Pool): Map<ProviderName, Prov
   const wanted = new Set(cfg.SETTLE_PROVIDERS.split(','));
   const out = new Map<ProviderName, ProviderRecordSource>();
   if (wanted.has('sandbox')) out.set('sandbox', createSandboxRecordSource({ pool }));
-  if (wanted.has('stripe'))
-    out.set(
-      'stripe',
-      createStripeRecordSource({
-        apiKey: cfg.STRIPE_API_KEY ?? missing('STRIPE_API_KEY'),
-        host: cfg.STRIPE_API_HOST,
-        port: cfg.STRIPE_API_PORT,
-        protocol: cfg.STRIPE_API_PROTOCOL,
-      }),
-    );
-  if (wanted.has('braintree'))
-    out.set(
-      'braintree',
-      createBraintreeRecordSource({
-        merchantId: cfg.BRAINTREE_MERCHANT_ID ?? missing('BRAINTREE_MERCHANT_ID'),
-        publicKey: cfg.BRAINTREE_PUBLIC_KEY ?? missing('BRAINTREE_PUBLIC_KEY'),
-        privateKey: cfg.BRAINTREE_PRIVATE_KEY ?? missing('BRAINTREE_PRIVATE_KEY'),
-        environment: cfg.BRAINTREE_ENVIRONMENT ?? 'sandbox',
-        ...(cfg.GATEWAY_HOST ? { gatewayHost: cfg.GATEWAY_HOST } : {}),
-        ...(cfg.GATEWAY_PORT ? { gatewayPort: cfg.GATEWAY_PORT } : {}),
-      }),
-    );
+  if (wanted.has('stripe')) out.set('stripe', createStripeRecordSource(stripeApi(cfg)));
+  if (wanted.has('braintree')) out.set('braintree', createBraintreeRecordSource(braintreeGateway(cfg)));
   return out;
 }
 
@@ -124,7 +101,7 @@ export function buildWebhookVerifiers(cfg: Cfg): Map<ProviderName, WebhookVerifi
     });
   }
   if (wanted.has('braintree')) {
-    const bt = braintreeFrom(cfg);
+    const bt = createBraintreeProvider(braintreeGateway(cfg));
     out.set('braintree', (body, headers) => bt.parseWebhook(body, headers));
   }
   const sandboxSecret = cfg.SETTLE_SANDBOX_WEBHOOK_SECRET;
