@@ -22,8 +22,11 @@ export function createActivities(deps: ActivityDeps) {
      */
     async commitPaymentStep(step: PaymentStep): Promise<void> {
       await atBoundary(() => deps.payments.commitStep(step));
-      // After the commit: a failed attempt counts nothing, its successful retry counts once.
-      paymentTransitions.inc({ status: step.view.status, provider: providerLabel(step.view.provider) });
+      // After the commit: a failed attempt counts nothing, its successful retry counts once. A step
+      // that announces no `payment.<status>` (a dispute's silent withdrawal or reinstatement, a
+      // re-projection) moved no status: it is not a transition.
+      if (step.events.some((e) => e.resourceId === step.view.id && e.type.startsWith('payment.')))
+        paymentTransitions.inc({ status: step.view.status, provider: providerLabel(step.view.provider) });
     },
     // The three below are the pre-`commitPaymentStep` steps, kept for payments already running on
     // them (workflows/payment-legacy.ts) and for bank and provider-event paths that write one thing.

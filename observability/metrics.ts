@@ -52,8 +52,10 @@ export function providerLabel(provider: string | undefined): string {
 // ---- Payments --------------------------------------------------------------------------------------
 
 /**
- * One increment per committed payment step, labelled with the status the step left the payment in
- * (processing, authorized, captured, declined, failed, ...) and the provider holding it. Counted
+ * One increment per committed payment step that announces a transition (`payment.<status>`): steps
+ * that move no status (a dispute's withdrawal or reinstatement, a re-projection) are not counted.
+ * Labelled with the status the step left the payment in (processing, authorized, captured,
+ * declined, failed, ...) and the provider holding it. Counted
  * after the step's transaction commits, once per successful run of the step (a retried step that
  * failed first counts once; workflow replay does not re-run activities).
  */

@@ -7,8 +7,8 @@
 - Idempotency: a unique Idempotency-Key on every POST, so each generated case is executed, not
   replayed.
 - Seeds: most generated cases get a real card token and, for routes with an id, a real resource id
-  (from the harness, test/dast/serve.ts), so payments, captures, refunds and reads are fuzzed past
-  the 404.
+  (from the harness, test/dast/serve.ts), so payments, captures, refunds, disputes (evidence, accept),
+  reconciliation runs and reads are fuzzed past the 404.
 - Check `settle_error_shape`: every 4xx/5xx has the contract's error body and a Request-Id header.
 """
 
@@ -112,6 +112,11 @@ def _seed_ids(method: str, path: str, name: str) -> list[str]:
         return [SEEDS["bankAccountId"]]
     if path.startswith("/v1/webhook-endpoints/"):
         return [SEEDS["endpointId"]]
+    # A dispute the sandbox opened (a capture of 41300) and a finished reconciliation run.
+    if path.startswith("/v1/disputes/"):
+        return [SEEDS["disputeId"]]
+    if path.startswith("/v1/reconciliation/runs/"):
+        return [SEEDS["reconciliationRunId"]]
     if path.startswith("/v1/clients/"):
         return [SEEDS["clientId"]]
     if path.startswith("/v1/operators/"):

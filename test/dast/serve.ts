@@ -2,8 +2,9 @@
  * The stack Schemathesis fuzzes (`npm run dast`): the integration tests' own Temporal dev server and
  * fresh migrated PostgreSQL database (test/support/global-setup.ts), a real stack with payment and
  * card workers (test/support/stack.ts), and the API listening on a loopback port. Seeds what a fuzzer
- * cannot guess (a vault card, payments in each state, a bank account, a webhook endpoint) through the
- * API itself, then writes the base URL, credentials and seeds as JSON to the file named by argv[2]
+ * cannot guess (a vault card, payments in each state, a bank account, a webhook endpoint, a dispute
+ * opened by the sandbox's own signed webhook after a capture of 41300, a reconciliation run) through
+ * the API itself, then writes the base URL, credentials and seeds as JSON to the file named by argv[2]
  * (mode 0600) and serves until SIGTERM/SIGINT.
  *
  *   tsx test/dast/serve.ts /tmp/settle-dast.json
@@ -18,6 +19,8 @@ import { startStack, type Stack } from '../support/stack';
 
 /** The card networks' documented test Visa number (test code only). */
 const TEST_VISA = '4242424242424242';
+/** docs/sandbox-provider.md "Disputes": a capture of this amount is disputed by the sandbox. */
+const DISPUTE_TRIGGER = 41300;
 
 type Json = Record<string, unknown>;
 type Fetch = (method: string, path: string, body?: unknown) => Promise<Json>;
@@ -40,6 +43,19 @@ function api(baseUrl: string, authorization: string, accept: (status: number, js
   };
 }
 
+/** Seeded payments whose sandbox webhooks (disputes) the stack's sender delivers to this API. */
+const disputed: string[] = [];
+
+/** Poll `probe` (bounded) until `done` holds. */
+async function until<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  for (let i = 0; i < 120; i++) {
+    const v = await probe();
+    if (done(v)) return v;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`seed: ${what} did not happen in 60 s`);
+}
+
 async function seed(stack: Stack, baseUrl: string) {
   const service = await stack.createClient('service');
   // Several admins: a fresh admin token needs a TOTP code, and a code is accepted once.
@@ -57,14 +73,15 @@ async function seed(stack: Stack, baseUrl: string) {
   // DELETE shreds a card for good: it gets cards of its own, never the one payments use.
   const doomed: string[] = [];
   for (let i = 0; i < 4; i++) doomed.push(String((await tokenize()).token));
-  const pay = async (capture: 'manual' | 'automatic') => {
+  const pay = async (capture: 'manual' | 'automatic', amount = 5000) => {
     const out = await payCall('POST', '/v1/payments', {
-      amount: 5000,
+      amount,
       currency: 'usd',
       paymentMethod: { token: card.token },
       capture,
     });
     const id = String(out.id ?? ((out.error as Json).details as Json).paymentId);
+    if (amount === DISPUTE_TRIGGER) disputed.push(id);
     for (let i = 0; i < 120; i++) {
       const p = await call('GET', `/v1/payments/${id}`).catch(() => ({ status: 'processing' }));
       if (p.status !== 'processing') return id;
@@ -74,6 +91,28 @@ async function seed(stack: Stack, baseUrl: string) {
   };
   const authorized = [await pay('manual'), await pay('manual'), await pay('manual')];
   const captured = [await pay('automatic'), await pay('automatic')];
+  // A capture of 41300: the sandbox disputes it and tells the API by a signed webhook.
+  const disputedPayment = await pay('manual', DISPUTE_TRIGGER);
+  await call('POST', `/v1/payments/${disputedPayment}/capture`, {});
+  const dispute = await until(
+    'the sandbox dispute',
+    () => call('GET', `/v1/disputes?paymentId=${disputedPayment}`),
+    (r) => Array.isArray(r.data) && r.data.length === 1,
+  );
+  const disputeId = String(((dispute.data as Json[])[0] as Json).id);
+  const admin = api(baseUrl, (await stack.operatorAuth('admin')).authorization, () => false);
+  const now = Date.now();
+  const run = await admin('POST', '/v1/reconciliation/runs', {
+    provider: 'sandbox',
+    from: new Date(now - 86_400_000).toISOString(),
+    to: new Date(now + 60_000).toISOString(),
+  });
+  const runId = String(run.id);
+  await until(
+    'the reconciliation run',
+    () => admin('GET', `/v1/reconciliation/runs/${runId}`),
+    (r) => r.status !== 'running',
+  );
   const bank = await call('POST', '/v1/bank-accounts', {
     routingNumber: '011000015',
     accountNumber: '000123456789',
@@ -91,7 +130,9 @@ async function seed(stack: Stack, baseUrl: string) {
     seeds: {
       cardToken: String(card.token),
       deletableCardTokens: doomed,
-      paymentIds: [...authorized, ...captured],
+      paymentIds: [...authorized, ...captured, disputedPayment],
+      disputeId,
+      reconciliationRunId: runId,
       bankAccountId: String(bank.id),
       endpointId: String(endpoint.id),
       // Ids the admin routes may act on without locking the fuzzer itself out.
@@ -108,7 +149,7 @@ async function main(): Promise<void> {
   if (!out) throw new Error('usage: tsx test/dast/serve.ts <output.json>');
   await globalSetup();
   const teardown = (globalThis as Record<string, unknown>).__settleTeardown as () => Promise<void>;
-  const stack = await startStack({ authWaitMs: 10_000 });
+  const stack = await startStack({ authWaitMs: 10_000, sandboxWebhooks: { onlyPayments: () => disputed } });
   // The server production creates (its client-error and expectation handlers, Host refused in the
   // contract's shape), so the fuzzer also reaches what Node's parser answers before Express.
   const server: Server = createApiServer(stack.app);

@@ -4,6 +4,8 @@
  * and PostgreSQL database. Keys are generated here, at test time.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import request from 'supertest';
@@ -25,6 +27,7 @@ import { newId } from '../../domain/ids';
 import { createProviderRegistry, type ProviderRegistry } from '../../activities/providers/registry';
 import { createSandboxProvider } from '../../activities/providers/sandbox/adapter';
 import { verifySandboxWebhook } from '../../activities/providers/sandbox/webhook';
+import { createSandboxWebhookSender } from '../../activities/providers/sandbox/webhook-sender';
 import { createLogger } from '../../security/logger';
 import { hashSecret, newClientSecret } from '../../security/passwords';
 import { createTokenService, type TokenService } from '../../security/tokens';
@@ -156,6 +159,13 @@ type StackOptions = {
     /** SSRF guard (API + webhook worker); default strict, as in production (https, public only). */
     urlPolicy?: UrlPolicy;
   };
+  /**
+   * The sandbox's own webhooks (disputes) delivered to THIS stack's API, as the card worker's sender
+   * does in production (workers/card-worker.ts): the app listens on a local port and a sender posts
+   * the outbox there, signed with sandboxWebhookSecret. onlyPayments: the test file's payments (test
+   * files share one database and must not take each other's events).
+   */
+  sandboxWebhooks?: { onlyPayments: () => readonly string[]; intervalMs?: number };
 };
 
 /** Every stack this test file started (stop() is idempotent), including starts still under way. */
@@ -396,6 +406,23 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     });
   }
 
+  let listener: http.Server | undefined;
+  let sandboxSender: ReturnType<typeof createSandboxWebhookSender> | undefined;
+  if (opts.sandboxWebhooks) {
+    const server = http.createServer(app);
+    listener = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    sandboxSender = createSandboxWebhookSender({
+      pool,
+      url: `http://127.0.0.1:${port}/webhooks/sandbox`,
+      secret: sandboxWebhookSecret,
+      intervalMs: opts.sandboxWebhooks.intervalMs ?? 200,
+      onlyPayments: opts.sandboxWebhooks.onlyPayments,
+    });
+    sandboxSender.start();
+  }
+
   let stopped: Promise<void> | undefined;
 
   async function createOperator(role: OperatorRole) {
@@ -452,6 +479,12 @@ async function createStack(opts: StackOptions): Promise<Stack> {
     async stop() {
       if (stopped) return stopped;
       stopped = (async () => {
+        await sandboxSender?.stop();
+        if (listener) {
+          const server = listener;
+          server.closeAllConnections();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        }
         if (opts.webhooks?.dispatcher && opts.workers !== false) {
           await client.workflow
             .getHandle(webhookDispatcherId(taskQueue))
