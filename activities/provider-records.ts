@@ -1,9 +1,11 @@
 /**
  * Reconciliation's provider side, on the card-data worker (the only process with provider
  * credentials): one activity per page fetches the provider's records (activities/providers/records.ts),
- * matches them against the ledger (domain/reconciliation.ts matchPage) and stores the discrepancies
- * and the payments it saw, returning counts only, so the workflow's history stays small whatever the
- * window holds. A retried page stores nothing twice (discrepancies and seen payments are keyed).
+ * matches them against the ledger (domain/reconciliation.ts matchPage) and stores the discrepancies,
+ * the payments it saw and the provider fees its records state (provider_fee journal entries, in the
+ * same transaction), returning counts only, so the workflow's history stays small whatever the window
+ * holds. A retried page stores nothing twice (discrepancies, seen payments and entries are keyed; a
+ * retry re-reads the fees the ledger holds, so a committed fee is not posted again).
  */
 import type { ReconciliationRepo } from '../db/reconciliation-repo';
 import type { ProviderName } from '../domain/providers';
@@ -30,6 +32,8 @@ export interface ProviderPageResult {
   /** Provider records this run compared (others belong to other windows). */
   checked: number;
   discrepancies: number;
+  /** provider_fee entries this page posted (absent in results recorded before fees were posted). */
+  fees?: number | undefined;
   fetched: number;
   next: string | null;
 }
@@ -51,11 +55,12 @@ export function createProviderRecordActivities(deps: ProviderRecordDeps) {
           q.provider,
           page.records.map((r) => r.providerReference),
         );
-        const m = matchPage(q.window, page.records, ledger);
-        await deps.reconciliation.storePage(q.runId, m.discrepancies, m.seen);
+        const m = matchPage(q.window, page.records, ledger, new Date().toISOString());
+        const fees = await deps.reconciliation.storePage(q.runId, m.discrepancies, m.seen, m.fees);
         return {
           checked: m.checked,
           discrepancies: m.discrepancies.length,
+          fees,
           fetched: page.records.length,
           next: page.next,
         };

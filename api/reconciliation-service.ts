@@ -3,6 +3,11 @@
  * provider and window (the run row first, `running`, then workflow `reconciliation-<rc_id>` on the
  * payment worker's queue, whose provider pages run on the card-data worker's queue); admin and
  * auditor read runs with their discrepancies. Bad input is refused here with the contract's 400.
+ *
+ * A run is `running` until its workflow finishes it; a cancelled workflow does so itself, but a
+ * terminated or timed-out one runs no more code. So a read of a `running` run asks Temporal about its
+ * workflow and closes the run `failed` when the workflow is closed (closeAbandoned). Not found (the
+ * start is a moment behind the row) or Temporal unreachable: the run is shown as stored.
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -35,10 +40,27 @@ export interface ReconciliationServiceDeps {
   pageSize: number;
 }
 
+/** Workflow states in which no code of the run will ever finish it. */
+const ENDED = new Set(['TERMINATED', 'TIMED_OUT', 'CANCELLED', 'FAILED', 'COMPLETED']);
+
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const newRunId = () => `rc_${[...randomBytes(24)].map((b) => ALPHABET[b % 62]).join('')}`;
 
 export function createReconciliationService(deps: ReconciliationServiceDeps): ReconciliationService {
+  async function closeIfEnded(run: ReconciliationRunView): Promise<ReconciliationRunView> {
+    if (run.status !== 'running') return run;
+    let state: string;
+    try {
+      state = (await deps.client.workflow.getHandle(reconciliationWorkflowId(run.id)).describe()).status.name;
+    } catch {
+      return run;
+    }
+    if (!ENDED.has(state)) return run;
+    if (await deps.repo.closeAbandoned(run.id, `the run's workflow ended ${state.toLowerCase()}`))
+      return { ...run, status: 'failed' };
+    return (await deps.repo.getRun(run.id)) ?? run;
+  }
+
   return {
     async start(r) {
       if (!isProviderName(r.provider) || !deps.enabledProviders.includes(r.provider))
@@ -79,7 +101,13 @@ export function createReconciliationService(deps: ReconciliationServiceDeps): Re
       }
       return { id, status: 'running' };
     },
-    get: (id) => deps.repo.getRun(id),
-    list: (q) => deps.repo.listRuns(q),
+    async get(id) {
+      const run = await deps.repo.getRun(id);
+      return run && closeIfEnded(run);
+    },
+    async list(q) {
+      const page = await deps.repo.listRuns(q);
+      return { ...page, data: await Promise.all(page.data.map(closeIfEnded)) };
+    },
   };
 }

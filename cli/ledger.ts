@@ -1,7 +1,8 @@
 /**
  * `cli ledger verify [--client cli_...] [--max N]`: proves the books hold together (db/ledger-repo.ts verify): every journal entry
  * balances; every payment with entries shows ledger balances equal to its amounts (captured,
- * refunded, capturable hold, disputed); the balances the API reads equal the sums of the lines per account.
+ * refunded, capturable hold, disputed; the receivable net of the provider fees posted, and those fees
+ * never negative); the balances the API reads equal the sums of the lines per account.
  * `--client` limits it to one merchant. Prints the first problems (at most N, default 20), each naming
  * its entry, payment or account, and exits 1 when any.
  * Env: DATABASE_URL.

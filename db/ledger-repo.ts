@@ -17,30 +17,34 @@ import type { Pool, PoolClient } from './pool';
 type Queryable = Pool | PoolClient;
 
 /**
- * Data-modifying CTEs that post journal entries ($25: entries, $26: their lines, from ledgerParams):
- * accounts created on first use; an entry whose step key is already stored is skipped, and so are its
- * lines (they join the entries this statement actually inserted). Balance is checked at commit.
+ * Data-modifying CTEs that post journal entries (`entries`, `lines`: the placeholders of the two
+ * ledgerParams, e.g. '$25', '$26'): accounts created on first use; an entry whose step key is already
+ * stored is skipped, and so are its lines (they join the entries this statement actually inserted).
+ * Balance is checked at commit. `je` returns the ids inserted.
  */
-export const LEDGER_CTES = `la AS (
+export const ledgerCtes = (entries: string, lines: string): string => `la AS (
            INSERT INTO ledger_accounts (client_id, currency, kind)
            SELECT DISTINCT x.client_id, x.currency, x.account
-             FROM jsonb_to_recordset($26::jsonb) AS x(client_id text, currency text, account text)
+             FROM jsonb_to_recordset(${lines}::jsonb) AS x(client_id text, currency text, account text)
            ON CONFLICT DO NOTHING),
          je AS (
            INSERT INTO ledger_entries (id, client_id, payment_id, kind, currency, step_key, created_at)
            SELECT j.id, j.client_id, j.payment_id, j.kind, j.currency, j.step_key, j.created_at
-             FROM jsonb_to_recordset($25::jsonb) AS j(id text, client_id text, payment_id text, kind text,
+             FROM jsonb_to_recordset(${entries}::jsonb) AS j(id text, client_id text, payment_id text, kind text,
                   currency text, step_key text, created_at timestamptz)
            ON CONFLICT (step_key) DO NOTHING
            RETURNING id),
          jl AS (
            INSERT INTO ledger_lines (entry_id, line_no, client_id, currency, account, amount)
            SELECT l.entry_id, l.line_no, l.client_id, l.currency, l.account, l.amount
-             FROM jsonb_to_recordset($26::jsonb) AS l(entry_id text, line_no int, client_id text,
+             FROM jsonb_to_recordset(${lines}::jsonb) AS l(entry_id text, line_no int, client_id text,
                   currency text, account text, amount bigint)
              JOIN je ON je.id = l.entry_id)`;
 
-/** The two parameters LEDGER_CTES reads. */
+/** The payment step's statement (payments-repo.ts commitStep): $25 entries, $26 lines. */
+export const LEDGER_CTES = ledgerCtes('$25', '$26');
+
+/** The two parameters LEDGER_CTES (ledgerCtes) reads. */
 export function ledgerParams(drafts: ReadonlyArray<JournalEntryDraft> | undefined): [string, string] {
   const entries = drafts ?? [];
   return [
@@ -153,7 +157,8 @@ export function createLedgerRepo(pool: Pool) {
 
     /**
      * The verifier: every entry balances (at least two lines, sum 0); every payment with entries has
-     * ledger balances equal to its amounts (domain/ledger.ts paymentLedgerProblems); the balances the
+     * ledger balances equal to its amounts, its receivable net of the provider fees posted and those
+     * fees never negative (domain/ledger.ts paymentLedgerProblems); the balances the
      * API reads equal the sums of all lines per account, recomputed here line by line. Reads entries
      * and payments in pages, all in ONE read-only snapshot, so steps committed while it runs cannot
      * make a consistent ledger look broken.

@@ -3,7 +3,8 @@
  * their discrepancies as API.md shows them, the ledger side of the comparison (payments with the
  * money their journal lines say, domain/reconciliation.ts), and the run's working set of payments a
  * provider page already matched. Every read is bounded by a page: a run's cost grows with its window,
- * its memory does not.
+ * its memory does not. A provider page's fee entries (domain/reconciliation.ts matchPage) are posted
+ * with its results, in the same transaction, through the ledger's own statement (db/ledger-repo.ts).
  */
 import {
   discrepancyKey,
@@ -14,7 +15,9 @@ import {
   type ReconciliationStatus,
   type Window,
 } from '../domain/reconciliation';
+import type { JournalEntryDraft } from '../domain/ledger';
 import { appendEvent } from './events-repo';
+import { ledgerCtes, ledgerParams } from './ledger-repo';
 import type { EventRecord } from '../domain/merchant-event';
 import { afterCursor } from './keyset';
 import type { Pool } from './pool';
@@ -79,6 +82,8 @@ interface LedgerRow {
   at_us: string;
   credited: string;
   debited: string;
+  fees: string;
+  fee_entries: string;
 }
 
 const ledgerRecord = (r: LedgerRow): LedgerRecord => ({
@@ -89,13 +94,17 @@ const ledgerRecord = (r: LedgerRow): LedgerRecord => ({
   createdAt: r.created_at.toISOString(),
   credited: Number(r.credited),
   debited: Number(r.debited),
+  fees: Number(r.fees),
+  feeEntries: Number(r.fee_entries),
 });
 
-/** A payment's money from its journal lines: credits and debits to merchant_balance. */
+/** A payment's money from its journal lines: credits and debits to merchant_balance, fees posted. */
 const LEDGER_MONEY = `p.id, p.client_id, p.provider_reference, p.currency, p.created_at,
        to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_us,
        coalesce(sum(-l.amount) FILTER (WHERE l.account = 'merchant_balance' AND l.amount < 0), 0)::text AS credited,
-       coalesce(sum(l.amount) FILTER (WHERE l.account = 'merchant_balance' AND l.amount > 0), 0)::text AS debited
+       coalesce(sum(l.amount) FILTER (WHERE l.account = 'merchant_balance' AND l.amount > 0), 0)::text AS debited,
+       coalesce(sum(l.amount) FILTER (WHERE l.account = 'fees'), 0)::text AS fees,
+       count(DISTINCT e.id) FILTER (WHERE e.kind = 'provider_fee')::text AS fee_entries
   FROM payments p
   LEFT JOIN ledger_entries e ON e.payment_id = p.id
   LEFT JOIN ledger_lines l ON l.entry_id = e.id`;
@@ -188,9 +197,17 @@ export function createReconciliationRepo(pool: Pool) {
       return out;
     },
 
-    /** One provider page's result, atomically: its discrepancies (once each) and the payments seen. */
-    async storePage(runId: string, discrepancies: Discrepancy[], seen: string[]): Promise<void> {
-      await inTransaction(pool, async (c) => {
+    /**
+     * One provider page's result, atomically: its discrepancies (once each), the payments seen and its
+     * fee entries (each once by step key). Returns how many fee entries this call posted.
+     */
+    async storePage(
+      runId: string,
+      discrepancies: Discrepancy[],
+      seen: string[],
+      fees: ReadonlyArray<JournalEntryDraft> = [],
+    ): Promise<number> {
+      return inTransaction(pool, async (c) => {
         if (seen.length)
           await c.query(
             `INSERT INTO reconciliation_seen (run_id, payment_id)
@@ -198,6 +215,12 @@ export function createReconciliationRepo(pool: Pool) {
             [runId, seen],
           );
         await insertDiscrepancies(c, runId, discrepancies);
+        if (!fees.length) return 0;
+        const r = await c.query<{ n: string }>(
+          `WITH ${ledgerCtes('$1', '$2')} SELECT count(*)::text AS n FROM je`,
+          ledgerParams(fees),
+        );
+        return Number(r.rows[0]?.n ?? 0);
       });
     },
 
@@ -283,6 +306,25 @@ export function createReconciliationRepo(pool: Pool) {
           [f.id, f.status, f.checked, f.error ?? null],
         );
         await c.query('DELETE FROM reconciliation_seen WHERE run_id = $1', [f.id]);
+      });
+    },
+
+    /**
+     * A run whose workflow closed without finishing it (terminated, timed out): `failed` with the
+     * reason, only if still `running` (a run that finished meanwhile keeps its status). True if closed.
+     */
+    async closeAbandoned(id: string, error: string): Promise<boolean> {
+      return inTransaction(pool, async (c) => {
+        const r = await c.query(
+          `UPDATE reconciliation_runs
+              SET status = 'failed', error = $2, finished_at = now(),
+                  discrepancy_count = (SELECT count(*) FROM reconciliation_discrepancies WHERE run_id = $1)
+            WHERE id = $1 AND status = 'running'`,
+          [id, error],
+        );
+        if (!r.rowCount) return false;
+        await c.query('DELETE FROM reconciliation_seen WHERE run_id = $1', [id]);
+        return true;
       });
     },
 

@@ -31,17 +31,21 @@
  *                             them onto the one-step path, whose first step opens their ledger.
  *   dispute withdrawal D      Dr disputed                Cr receivable_from_provider  what the dispute took
  *   dispute reinstatement     Dr receivable_from_provider Cr disputed                 exactly what it took
+ *   provider fee F            Dr fees                    Cr receivable_from_provider  the change in the
+ *                             provider's total fee for the payment (a lower fee later: the reverse
+ *                             lines), posted by reconciliation when a provider record states it
+ *                             (feeEntry; docs/reconciliation.md "Provider fees")
  * An automatic capture is a capture without a hold. Declines and failures move no money.
  *
  * So, per payment: authorized_holds = amountCapturable = -merchant_pending; the credits to
  * merchant_balance sum to amountCaptured and its debits to amountRefunded; receivable_from_provider +
- * refunds_payable = amountCaptured - amountRefunded - amountDisputed; disputed = amountDisputed.
- * `cli ledger verify` checks exactly this. Fees have their account here; the step that posts to it
- * comes with that feature.
+ * refunds_payable = amountCaptured - amountRefunded - amountDisputed - fees; disputed = amountDisputed;
+ * fees >= 0 (the provider's latest stated total). `cli ledger verify` checks exactly this.
  *
  * Each entry is keyed by the workflow step that posts it (payment id + version + kind; a refund by
- * its refund id; a dispute's movements by the dispute id) and its id derives from that key, so a
- * retried or replayed step never posts twice.
+ * its refund id; a dispute's movements by the dispute id; a fee change by the payment and the count of
+ * fee entries before it) and its id derives from that key, so a retried or replayed step never posts
+ * twice.
  */
 
 export const LEDGER_ACCOUNTS = [
@@ -63,6 +67,7 @@ export const ENTRY_KINDS = [
   'refund',
   'dispute_withdrawal',
   'dispute_reinstatement',
+  'provider_fee',
 ] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
@@ -120,6 +125,7 @@ const SUFFIX: Readonly<Record<EntryKind, string>> = {
   refund: 'r',
   dispute_withdrawal: 'w',
   dispute_reinstatement: 'i',
+  provider_fee: 'f',
 };
 
 const body = (id: string) => id.replace(/^[a-z]+_/, '');
@@ -253,6 +259,44 @@ export function stepEntries(
   return out;
 }
 
+/** A payment's fees as the ledger holds them and as its provider now states them. */
+export interface FeeChange {
+  clientId: string;
+  paymentId: string;
+  currency: string;
+  /** Sum of the payment's `fees` lines so far. */
+  feesPosted: number;
+  /** How many provider_fee entries the payment has: the next one's key is the count after it. */
+  feeEntries: number;
+  /** The provider's total fee for the payment (minor units). */
+  fee: number;
+  at: string;
+}
+
+/**
+ * The one entry that brings a payment's `fees` account to the provider's total (none when it already
+ * shows it, or when the stated fee is not a minor-unit amount >= 0: nothing posts a poison value).
+ * Keyed by the payment and the entry's sequence number, not by the new total: two runs that read the
+ * same ledger post one entry between them (the second's key is taken), and a fee that goes back to an
+ * earlier total (100, 120, 100) still gets its entry.
+ */
+export function feeEntry(c: FeeChange): JournalEntryDraft | undefined {
+  if (!Number.isSafeInteger(c.fee) || c.fee < 0) return undefined;
+  const change = c.fee - c.feesPosted;
+  if (change === 0) return undefined;
+  const n = c.feeEntries + 1;
+  return {
+    id: `je_${body(c.paymentId)}f${n}`,
+    stepKey: `fee:${c.paymentId}:${n}`,
+    clientId: c.clientId,
+    paymentId: c.paymentId,
+    kind: 'provider_fee',
+    currency: c.currency,
+    lines: pair('fees', 'receivable_from_provider', change),
+    createdAt: c.at,
+  };
+}
+
 /** Sum of an entry's lines (0 for a balanced entry). */
 export const entryTotal = (e: Pick<JournalEntryDraft, 'lines'>): number =>
   e.lines.reduce((sum, l) => sum + l.amount, 0);
@@ -294,20 +338,25 @@ export function paymentLedgerProblems(
 ): string[] {
   const { balances: b, credited, debited } = paymentFigures(lines);
   const disputed = want.amountDisputed ?? 0;
+  // Fees are the ledger's own record of what the provider kept (no payment column holds them).
+  const fees = b.fees;
   const checks: Array<[string, number, number]> = [
     ['authorized_holds (amountCapturable)', b.authorized_holds, want.amountCapturable],
     ['merchant_pending (-amountCapturable)', b.merchant_pending, -want.amountCapturable],
     ['merchant_balance credits (amountCaptured)', credited, want.amountCaptured],
     ['merchant_balance debits (amountRefunded)', debited, want.amountRefunded],
     [
-      'receivable_from_provider (amountCaptured - amountRefunded + pending refunds - amountDisputed)',
+      `receivable_from_provider (amountCaptured - amountRefunded + pending refunds - amountDisputed${fees ? ' - fees' : ''})`,
       b.receivable_from_provider,
-      want.amountCaptured - want.amountRefunded + want.refundsPending - disputed,
+      want.amountCaptured - want.amountRefunded + want.refundsPending - disputed - fees,
     ],
     ['refunds_payable (-pending refunds)', b.refunds_payable, -want.refundsPending],
     ['disputed (amountDisputed)', b.disputed, disputed],
   ];
-  return checks
-    .filter(([, got, exp]) => got !== exp)
-    .map(([what, got, exp]) => `${what}: ledger ${got}, expected ${exp}`);
+  return [
+    ...checks
+      .filter(([, got, exp]) => got !== exp)
+      .map(([what, got, exp]) => `${what}: ledger ${got}, expected ${exp}`),
+    ...(fees < 0 ? [`fees (never negative): ledger ${fees}`] : []),
+  ];
 }

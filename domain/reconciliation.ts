@@ -24,11 +24,20 @@
  *   same status, captured/refunded amount or currency differ -> amount_mismatch (both sides)
  * `expected` is always what the ledger holds, `actual` what the provider reports, each
  * { status, currency, amountCaptured, amountRefunded }: statuses and minor units, never card data.
+ * Fees never make a discrepancy: they move `fees` and `receivable_from_provider`, not the
+ * merchant_balance the amounts are read from.
+ *
+ * Provider fees: a record this run compares (not skipped) that matches a ledger payment by reference
+ * and states a fee (`fee`, the provider's total for the payment) in the payment's currency yields one
+ * provider_fee entry for the difference from the fees the ledger already holds for it
+ * (domain/ledger.ts feeEntry), stored with the page's results in one transaction.
  *
  * Status vocabulary (derived from the amounts on both sides, so the two cannot disagree about what a
  * word means): `uncaptured` (no money taken: authorized, voided, declined, expired), `captured`,
  * `partially_refunded`, `refunded`.
  */
+
+import { feeEntry, type JournalEntryDraft } from './ledger';
 
 /** How far apart the provider's creation time and ours may be for one payment. */
 export const WINDOW_SLACK_MS = 15 * 60_000;
@@ -63,6 +72,8 @@ export interface ProviderRecord {
   currency: string;
   amountCaptured: number;
   amountRefunded: number;
+  /** The provider's total fee for this payment (minor units), when its records state one. */
+  fee?: number | undefined;
   /** When the provider created the transaction (RFC 3339). */
   createdAt: string;
 }
@@ -79,6 +90,10 @@ export interface LedgerRecord {
   credited: number;
   /** Debits to merchant_balance (refunds). */
   debited: number;
+  /** Sum of the payment's `fees` lines: the provider fees posted so far. */
+  fees: number;
+  /** How many provider_fee entries the payment has (the next one's key follows). */
+  feeEntries: number;
 }
 
 /** The contract's discrepancy object, plus the merchant it concerns (for its event; never shown). */
@@ -185,6 +200,25 @@ export function judgeRecord(
     : { outcome: 'matched', paymentId: ledger.paymentId };
 }
 
+/** The fee entry a compared record yields for its ledger payment (none: no fee stated, or no change). */
+export function feePosting(
+  provider: ProviderRecord,
+  ledger: LedgerRecord,
+  at: string,
+): JournalEntryDraft | undefined {
+  if (provider.fee === undefined) return undefined;
+  if (provider.currency.toUpperCase() !== ledger.currency.toUpperCase()) return undefined;
+  return feeEntry({
+    clientId: ledger.clientId,
+    paymentId: ledger.paymentId,
+    currency: ledger.currency,
+    feesPosted: ledger.fees,
+    feeEntries: ledger.feeEntries,
+    fee: provider.fee,
+    at,
+  });
+}
+
 /** A ledger payment with money in the window that no provider record matched. */
 export function missingAtProvider(ledger: LedgerRecord): Discrepancy {
   return {
@@ -198,19 +232,23 @@ export function missingAtProvider(ledger: LedgerRecord): Discrepancy {
 
 /**
  * Match one page of provider records against the ledger payments their references name. Returns the
- * discrepancies and the payments seen (matched or not), so the caller can store both and later list
- * the ledger payments no page saw (missing_at_provider). Memory: one page.
+ * discrepancies, the payments seen (matched or not), so the caller can store both and later list
+ * the ledger payments no page saw (missing_at_provider), and the fee entries the page's records call
+ * for (dated `at`). Memory: one page.
  */
 export function matchPage(
   w: Window,
   records: ReadonlyArray<ProviderRecord>,
   ledgerByReference: ReadonlyMap<string, LedgerRecord>,
-): { discrepancies: Discrepancy[]; seen: string[]; checked: number } {
+  at: string,
+): { discrepancies: Discrepancy[]; seen: string[]; checked: number; fees: JournalEntryDraft[] } {
   const discrepancies: Discrepancy[] = [];
   const seen: string[] = [];
+  const fees: JournalEntryDraft[] = [];
   let checked = 0;
   for (const r of records) {
-    const v = judgeRecord(w, r, ledgerByReference.get(r.providerReference));
+    const ledger = ledgerByReference.get(r.providerReference);
+    const v = judgeRecord(w, r, ledger);
     if (v.outcome === 'skipped') continue;
     checked++;
     if (v.outcome === 'matched') seen.push(v.paymentId);
@@ -218,8 +256,10 @@ export function matchPage(
       if (v.paymentId) seen.push(v.paymentId);
       discrepancies.push(v.discrepancy);
     }
+    const fee = ledger && feePosting(r, ledger, at);
+    if (fee) fees.push(fee);
   }
-  return { discrepancies, seen, checked };
+  return { discrepancies, seen, checked, fees };
 }
 
 /** A run's status once every page and the ledger's remainder are done. */

@@ -7,20 +7,27 @@
  * Steps:
  *   1. createReconciliationRun (scheduled runs only; idempotent by id).
  *   2. provider pages, on the card-data worker: reconcileProviderPage fetches one page of the
- *      provider's records, matches it against the ledger and stores discrepancies and the payments
- *      seen; it returns counts and the next cursor only, so history stays small.
+ *      provider's records, matches it against the ledger and stores discrepancies, the payments
+ *      seen and the provider fees the records state (provider_fee journal entries); it returns
+ *      counts and the next cursor only, so history stays small.
  *   3. ledger remainder: reconcileLedgerRemainder pages through the window's ledger payments no
  *      provider page saw (missing_at_provider).
  *   4. announceDiscrepancies: a merchant event and an audit entry per discrepancy, in batches.
  *   5. finishReconciliation: status matched | discrepancies; on a failure that outlived its retries,
  *      `failed` with the reason (what was found so far stays readable).
+ * Cancelled (workflow cancel): finishReconciliation `failed` ("cancelled") in a non-cancellable scope,
+ * then the workflow ends cancelled, so the run never stays `running`. A terminated workflow runs no
+ * code: the API's read closes its run (api/reconciliation-service.ts, docs/reconciliation.md).
  * Progress: the `reconciliationProgress` query. No timers; no compensation: every step is a read or a
  * keyed, idempotent write.
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   defineQuery,
   executeChild,
+  isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   uuid4,
@@ -57,6 +64,8 @@ export interface ReconciliationProgress {
   fetched: number;
   checked: number;
   discrepancies: number;
+  /** provider_fee journal entries the provider pages posted. */
+  fees: number;
 }
 
 export interface ReconciliationResult extends ReconciliationProgress {
@@ -70,18 +79,46 @@ export const reconciliationWorkflowId = (runId: string) => `reconciliation-${run
 
 const acts = proxyActivities<ReconciliationActivities>(options.reconciliationPage);
 
+/** Runs recorded before a cancellation closed the run schedule nothing when cancelled. */
+export const CANCEL_CLOSES_RUN_PATCH = 'reconciliation-cancel-closes-run';
+
 /** Worker Versioning: PINNED. A run lasts minutes; each next one starts on the current build. */
 export async function reconciliationWorkflow(input: ReconciliationInput): Promise<ReconciliationResult> {
-  const card = onCardQueue<ProviderRecordActivities>(input.cardTaskQueue, options.reconciliationPage);
-  const window = { from: input.from, to: input.to };
   const progress: ReconciliationProgress = {
     phase: 'provider',
     pages: 0,
     fetched: 0,
     checked: 0,
     discrepancies: 0,
+    fees: 0,
   };
   setHandler(reconciliationProgressQuery, () => progress);
+  try {
+    return await reconcile(input, progress);
+  } catch (err) {
+    if (!isCancellation(err) || !patched(CANCEL_CLOSES_RUN_PATCH)) throw err;
+    // Cancelled: nothing else would ever close the run (it would read `running` forever). Record it
+    // failed, then end cancelled.
+    await CancellationScope.nonCancellable(() =>
+      acts.finishReconciliation({
+        runId: input.runId,
+        provider: input.provider,
+        actor: input.actor,
+        status: 'failed',
+        checked: progress.checked,
+        error: 'cancelled',
+      }),
+    );
+    throw err;
+  }
+}
+
+async function reconcile(
+  input: ReconciliationInput,
+  progress: ReconciliationProgress,
+): Promise<ReconciliationResult> {
+  const card = onCardQueue<ProviderRecordActivities>(input.cardTaskQueue, options.reconciliationPage);
+  const window = { from: input.from, to: input.to };
 
   if (input.createRun) {
     await acts.createReconciliationRun({
@@ -109,6 +146,7 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
       progress.fetched += page.fetched;
       progress.checked += page.checked;
       progress.discrepancies += page.discrepancies;
+      progress.fees += page.fees ?? 0;
       cursor = page.next;
     } while (cursor !== null);
 
@@ -140,6 +178,8 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
     }
     status = finalStatus(progress.discrepancies);
   } catch (err) {
+    // A cancellation is the caller's (reconciliationWorkflow closes the run), not a failed page.
+    if (isCancellation(err)) throw err;
     if (!(err instanceof ActivityFailure || err instanceof ApplicationFailure)) throw err;
     status = 'failed';
     error = (err.cause ?? err).message.slice(0, 500);

@@ -8,6 +8,11 @@
  * seed.ts); provider sides are made through the providers' own SDKs (the sandbox: its books), plus
  * real payments through the API for the sandbox.
  *
+ * Provider fees: a run posts one provider_fee journal entry per compared payment whose provider states
+ * a fee (the sandbox's price list, Stripe's balance transaction; Braintree states none), and a second
+ * run over the same window posts nothing; the merchant's balances show the `fees` account and the
+ * ledger verifier stays clean.
+ *
  * Emulator gaps filled for this (see each file): localstripe cannot filter or order the PaymentIntent
  * list by `created` (test/support/localstripe-records.ts); the Braintree emulator could not search by
  * `created_at` (test/support/braintree-gateway/search.ts).
@@ -38,7 +43,9 @@ import {
   type LocalStripe,
   type StripeProxy,
 } from '../support/localstripe';
-import { localStripeRecords } from '../support/localstripe-records';
+import { localStripeRecords, stripeTestFee } from '../support/localstripe-records';
+import { sandboxFee } from '../../activities/providers/sandbox/records';
+import { createLedgerRepo } from '../../db/ledger-repo';
 import { seedLedgerPayments, seedSandboxBooks, type SeedPayment } from '../support/reconciliation-seed';
 import { startStack, testEnv, testKeyEnv, type Stack } from '../support/stack';
 import { loadCliConfig } from '../../config/shapes';
@@ -205,6 +212,22 @@ async function eventsAndAudit(runId: string) {
   return { events: ev.rows, audit: au.rows };
 }
 
+/** Per payment: its provider_fee entries and the sum of its `fees` lines. */
+async function feesOf(paymentIds: string[]): Promise<Record<string, { entries: number; fees: number }>> {
+  const r = await stack.pool.query<{ payment_id: string; entries: string; fees: string }>(
+    `SELECT e.payment_id, count(DISTINCT e.id)::text AS entries,
+            coalesce(sum(l.amount) FILTER (WHERE l.account = 'fees'), 0)::text AS fees
+       FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id
+      WHERE e.kind = 'provider_fee' AND e.payment_id = ANY($1::text[])
+      GROUP BY e.payment_id`,
+    [paymentIds],
+  );
+  const out: Record<string, { entries: number; fees: number }> = {};
+  for (const id of paymentIds) out[id] = { entries: 0, fees: 0 };
+  for (const x of r.rows) out[x.payment_id] = { entries: Number(x.entries), fees: Number(x.fees) };
+  return out;
+}
+
 /** The four injected kinds, found once each and nothing else. */
 function expectInjected(view: Awaited<ReturnType<typeof reconcile>>['view'], ids: Record<string, string>) {
   expect(view.status).toBe('discrepancies');
@@ -241,6 +264,17 @@ describe.each(['stripe', 'braintree'] as const)('%s through its emulator', (prov
     const ok = await reconcile(provider, from, cleanTo);
     expect(ok.view).toMatchObject({ status: 'matched', provider, checked: 3, discrepancies: [] });
     expect(ok.progress.pages).toBeGreaterThan(1);
+    // Stripe states its fee on the charge's balance transaction; Braintree's transactions state none.
+    const cleanIds = clean.map((c) => c.paymentId);
+    const feeWanted = (amount: number) =>
+      provider === 'stripe' ? { entries: 1, fees: stripeTestFee(amount) } : { entries: 0, fees: 0 };
+    const cleanFees = {
+      [cleanIds[0]!]: feeWanted(1200),
+      [cleanIds[1]!]: feeWanted(1300),
+      [cleanIds[2]!]: feeWanted(1400),
+    };
+    expect(await feesOf(cleanIds)).toEqual(cleanFees);
+    expect(ok.result.fees).toBe(provider === 'stripe' ? 3 : 0);
 
     // Injected, on top of the clean ones (which must stay silent).
     const providerOnly = await providerCapture(provider, 1500);
@@ -263,6 +297,9 @@ describe.each(['stripe', 'braintree'] as const)('%s through its emulator', (prov
       status: status.paymentId,
     });
     expect(bad.view.checked).toBe(7);
+    // The second run over the clean ones posts no fee again; the amount mismatch still gets its fee.
+    expect(await feesOf(cleanIds)).toEqual(cleanFees);
+    expect(bad.result.fees).toBe(provider === 'stripe' ? 2 : 0);
     const { events, audit } = await eventsAndAudit(bad.runId);
     // Events go to the payment's merchant (the provider-only capture has none: audit only).
     expect(events.map((e) => e.resource_id).sort()).toEqual(
@@ -290,6 +327,66 @@ describe('sandbox', () => {
     expect((await api.refund(c.body.id as string, { amount: 300 })).status).toBe(201);
     const run = await reconcile('sandbox', from, new Date(Date.now() + 1000).toISOString());
     expect(run.view).toMatchObject({ status: 'matched', checked: 3, discrepancies: [] });
+  });
+
+  test('fees: one provider_fee entry per captured payment at the price list, once; balances and verify', async () => {
+    const auth = await stack.serviceAuth();
+    const api = apiFor(stack, auth.authorization);
+    const from = new Date(Date.now() - 1000).toISOString();
+    const a = await api.pay(2100, { capture: 'automatic' });
+    const b = await api.pay(2200);
+    expect((await api.capture(b.body.id as string, { amount: 1000 })).status).toBe(200);
+    const c = await api.pay(2300, { capture: 'automatic' });
+    expect((await api.refund(c.body.id as string, { amount: 300 })).status).toBe(201);
+    const uncaptured = await api.pay(2400);
+    expect(uncaptured.body.status).toBe('authorized');
+    const ids = [a, b, c, uncaptured].map((r) => r.body.id as string);
+    const to = new Date(Date.now() + 1000).toISOString();
+
+    const first = await reconcile('sandbox', from, to);
+    expect(first.view).toMatchObject({ status: 'matched', discrepancies: [] });
+    // 2.9% rounded half up + 30: 2100 -> 61 + 30; 1000 captured of 2200 -> 29 + 30; 2300 (refunds
+    // return nothing) -> 67 + 30; an authorization without a capture pays none.
+    expect([sandboxFee(2100), sandboxFee(1000), sandboxFee(2300), sandboxFee(0)]).toEqual([91, 59, 97, 0]);
+    const want = {
+      [ids[0]!]: { entries: 1, fees: 91 },
+      [ids[1]!]: { entries: 1, fees: 59 },
+      [ids[2]!]: { entries: 1, fees: 97 },
+      [ids[3]!]: { entries: 0, fees: 0 },
+    };
+    expect(await feesOf(ids)).toEqual(want);
+    const entries = await stack.http
+      .get('/v1/ledger/entries')
+      .query({ paymentId: ids[0]! })
+      .set('Authorization', auth.authorization);
+    expect(entries.body.data.find((e: { kind: string }) => e.kind === 'provider_fee')).toMatchObject({
+      paymentId: ids[0],
+      currency: 'USD',
+      lines: [
+        { account: 'fees', amount: 91 },
+        { account: 'receivable_from_provider', amount: -91 },
+      ],
+    });
+
+    // The same window again: nothing posted twice, and still matched (a fee is no discrepancy).
+    const second = await reconcile('sandbox', from, to);
+    expect(second.view).toMatchObject({ status: 'matched', discrepancies: [] });
+    expect(second.result.fees).toBe(0);
+    expect(await feesOf(ids)).toEqual(want);
+
+    const balances = await stack.http.get('/v1/ledger/balances').set('Authorization', auth.authorization);
+    expect(balances.status).toBe(200);
+    const balance = (account: string) =>
+      (balances.body.data as Array<{ account: string; currency: string; balance: number }>).find(
+        (x) => x.account === account && x.currency === 'USD',
+      )?.balance;
+    expect(balance('fees')).toBe(91 + 59 + 97);
+    // Captured 2100 + 1000 + 2300, refunded 300 (succeeded), less the fees.
+    expect(balance('receivable_from_provider')).toBe(2100 + 1000 + 2300 - 300 - (91 + 59 + 97));
+    expect(balance('merchant_balance')).toBe(-(2100 + 1000 + 2300 - 300));
+    const verified = await createLedgerRepo(stack.pool).verify({ clientId: auth.clientId });
+    expect(verified.problems).toEqual([]);
+    expect(verified.payments).toBe(4);
   });
 
   test('each injected kind is found in the sandbox books, none false', async () => {

@@ -35,6 +35,7 @@ const REQUIRED = [
   'dispute-accepted',
   'payment-dispute-withdraw-reinstate',
   'reconciliation-discrepancies',
+  'reconciliation-cancelled',
 ];
 
 beforeAll(() => {

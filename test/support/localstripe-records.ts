@@ -8,6 +8,12 @@
  * newest-first order with `starting_after` paging. This handler fetches the whole (unfiltered) list
  * from localstripe once per request, then filters, orders and pages it as Stripe does. Requests
  * without `created` are forwarded untouched.
+ *
+ * Fees: localstripe creates a balance transaction per charge but always with `fee: 0`, where Stripe
+ * states its processing fee. When the list expands `data.latest_charge.balance_transaction`, a
+ * captured charge's balance transaction here carries STRIPE_TEST_FEE of the charge's captured amount
+ * (`amount_captured`, or `amount` where localstripe lacks it: it models a partial capture as a full
+ * capture plus a refund), Stripe's US card price (2.9% rounded half up, plus 30 minor units).
  */
 import http from 'node:http';
 import type { StripeProxyExtension } from './localstripe';
@@ -15,6 +21,27 @@ import type { StripeProxyExtension } from './localstripe';
 interface Listed {
   id: string;
   created: number;
+  latest_charge?: unknown;
+}
+
+/** Stripe's US card price as the emulator states it: 2.9% rounded half up + 30 minor units. */
+export const stripeTestFee = (captured: number): number => Math.floor((captured * 29 + 500) / 1000) + 30;
+
+const BALANCE_EXPAND = 'data.latest_charge.balance_transaction';
+
+/** The fee Stripe would state, on the expanded balance transaction of a captured charge. */
+function withFee(pi: Listed): Listed {
+  const ch = pi.latest_charge as
+    | { captured?: boolean; amount?: number; amount_captured?: number; balance_transaction?: unknown }
+    | null
+    | undefined;
+  const bt = ch?.balance_transaction;
+  if (!ch?.captured || !bt || typeof bt !== 'object') return pi;
+  const captured = ch.amount_captured ?? ch.amount ?? 0;
+  return {
+    ...pi,
+    latest_charge: { ...ch, balance_transaction: { ...bt, fee: stripeTestFee(captured) } },
+  };
 }
 
 function fetchAll(port: number, req: http.IncomingMessage, expand: string[]): Promise<Listed[]> {
@@ -62,7 +89,8 @@ export function localStripeRecords(targetPort: number): StripeProxyExtension {
     if ([gte, gt, lte, lt].every((b) => b === undefined)) return false;
     const limit = Math.min(Number(p.get('limit') ?? 10), 100);
     const after = p.get('starting_after');
-    const expand = p.getAll('expand[]');
+    // stripe-node sends arrays indexed (`expand[0]=...`); other clients send `expand[]=...`.
+    const expand = [...p.entries()].filter(([k]) => /^expand\[\d*\]$/.test(k)).map(([, v]) => v);
     req.resume();
     fetchAll(targetPort, req, expand)
       .then((all) => {
@@ -79,7 +107,8 @@ export function localStripeRecords(targetPort: number): StripeProxyExtension {
           .sort((a, b) => b.x.created - a.x.created || b.i - a.i)
           .map(({ x }) => x);
         const start = after ? inRange.findIndex((x) => x.id === after) + 1 : 0;
-        const data = inRange.slice(start, start + limit);
+        const page = inRange.slice(start, start + limit);
+        const data = expand.includes(BALANCE_EXPAND) ? page.map(withFee) : page;
         const body = JSON.stringify({
           object: 'list',
           url: '/v1/payment_intents',

@@ -5,10 +5,12 @@
  */
 import {
   entryTotal,
+  feeEntry,
   paymentLedgerProblems,
   stepEntries,
   type JournalEntryDraft,
   type LedgerFacts,
+  type LedgerLine,
   type StepContext,
 } from '../../domain/ledger';
 import { transition, type Amounts, type Operation } from '../../domain/payment-state';
@@ -286,4 +288,77 @@ test('the verifier rule holds along a whole lifecycle and names what a wrong led
     'merchant_balance credits (amountCaptured): ledger 500, expected 501',
     'receivable_from_provider (amountCaptured - amountRefunded + pending refunds - amountDisputed): ledger 400, expected 401',
   ]);
+});
+
+describe('provider fees', () => {
+  // A captured 1000, refunded 100 (succeeded), then a provider fee of 59 posted by reconciliation.
+  const captured: LedgerLine[] = [
+    { account: 'receivable_from_provider', amount: 1000 },
+    { account: 'merchant_balance', amount: -1000 },
+    { account: 'merchant_balance', amount: 100 },
+    { account: 'refunds_payable', amount: -100 },
+    { account: 'refunds_payable', amount: 100 },
+    { account: 'receivable_from_provider', amount: -100 },
+  ];
+  const figures = { amountCapturable: 0, amountCaptured: 1000, amountRefunded: 100, refundsPending: 0 };
+  const fee = (amount: number): LedgerLine[] => [
+    { account: 'fees', amount },
+    { account: 'receivable_from_provider', amount: -amount },
+  ];
+
+  test('the verifier takes the fees posted off what the provider owes', () => {
+    expect(paymentLedgerProblems([...captured, ...fee(59)], figures)).toEqual([]);
+    // A lower fee later: the reverse lines bring fees and receivable back.
+    expect(paymentLedgerProblems([...captured, ...fee(59), ...fee(-9)], figures)).toEqual([]);
+  });
+
+  test('a fee taken off the receivable without its expense line is named', () => {
+    const lines = [...captured, { account: 'receivable_from_provider' as const, amount: -59 }];
+    expect(paymentLedgerProblems(lines, figures)).toEqual([
+      'receivable_from_provider (amountCaptured - amountRefunded + pending refunds - amountDisputed): ledger 841, expected 900',
+    ]);
+  });
+
+  const change = {
+    clientId: 'cli_ledgertest',
+    paymentId: 'pay_abcdefgh12',
+    currency: 'USD',
+    at: '2026-12-05T10:00:00.000Z',
+  };
+
+  test('feeEntry: Dr fees / Cr receivable for the change, keyed by the payment and its sequence', () => {
+    const first = feeEntry({ ...change, feesPosted: 0, feeEntries: 0, fee: 59 })!;
+    expect(first).toEqual({
+      id: 'je_abcdefgh12f1',
+      stepKey: 'fee:pay_abcdefgh12:1',
+      clientId: 'cli_ledgertest',
+      paymentId: 'pay_abcdefgh12',
+      kind: 'provider_fee',
+      currency: 'USD',
+      lines: fee(59),
+      createdAt: change.at,
+    });
+    expect(entryTotal(first)).toBe(0);
+    // The same fee again: nothing. A lower fee later: the reverse lines, the next key.
+    expect(feeEntry({ ...change, feesPosted: 59, feeEntries: 1, fee: 59 })).toBeUndefined();
+    const lower = feeEntry({ ...change, feesPosted: 59, feeEntries: 1, fee: 50 })!;
+    expect(lower).toMatchObject({ id: 'je_abcdefgh12f2', stepKey: 'fee:pay_abcdefgh12:2', lines: fee(-9) });
+    // Back to an earlier total still posts (its key is the sequence, not the total).
+    expect(feeEntry({ ...change, feesPosted: 50, feeEntries: 2, fee: 59 })).toMatchObject({
+      stepKey: 'fee:pay_abcdefgh12:3',
+      lines: fee(9),
+    });
+    expect(paymentLedgerProblems([...captured, ...first.lines, ...lower.lines], figures)).toEqual([]);
+  });
+
+  test('feeEntry posts nothing for a fee that is not a minor-unit amount >= 0', () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(feeEntry({ ...change, feesPosted: 0, feeEntries: 0, fee: bad })).toBeUndefined();
+  });
+
+  test("a payment's fees account is never negative", () => {
+    expect(paymentLedgerProblems([...captured, ...fee(-5)], figures)).toEqual([
+      'fees (never negative): ledger -5',
+    ]);
+  });
 });

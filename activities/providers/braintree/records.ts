@@ -5,6 +5,9 @@
  * window (SLICE_MS, the cursor being the slice's start): each call's cost is bounded by the slice's
  * traffic, not the window's. A sale's partial settlements and refunds are fetched by id, and its
  * amounts come from the same map sync uses (transformers.ts snapshotFromTransactions). Reads only.
+ * No fee: a Braintree transaction does not state its processing fee (fees come with the merchant
+ * account's disbursement and statement reports, not the transaction API), so `fee` stays absent and
+ * reconciliation posts no provider_fee for Braintree payments.
  */
 import type { ProviderRecord } from '../../../domain/reconciliation';
 import type { ProviderRecordSource, RecordPage, RecordPageRequest } from '../records';

@@ -1,7 +1,8 @@
 /**
  * The sandbox's settlement report: its own books (sandbox_transactions, kept by adapter.ts) read as a
  * provider report would list them, transactions created in the window, keyset on (created_at,
- * reference). Amounts are the books' captured and refunded totals.
+ * reference). Amounts are the books' captured and refunded totals; the fee is the sandbox's price
+ * list applied to the captured total (sandboxFee, docs/sandbox-provider.md "Fees").
  */
 import type { Pool } from '../../../db/pool';
 import type { ProviderRecord } from '../../../domain/reconciliation';
@@ -27,12 +28,22 @@ function decode(cursor: string | null): { at: string; reference: string } | unde
   return { at: cursor.slice(0, i), reference: cursor.slice(i + 1) };
 }
 
+/**
+ * The sandbox's fee for a payment: 2.9% of the captured amount, rounded half up to the minor unit,
+ * plus 30 minor units, for a payment with money captured; 0 for one without. Refunds return no fee.
+ */
+export function sandboxFee(captured: number): number {
+  if (captured <= 0) return 0;
+  return Math.floor((captured * 29 + 500) / 1000) + 30;
+}
+
 export const sandboxRecord = (r: ReportRow): ProviderRecord => ({
   providerReference: r.reference,
   paymentId: r.payment_id,
   currency: r.currency,
   amountCaptured: Number(r.amount_captured),
   amountRefunded: Number(r.amount_refunded),
+  fee: sandboxFee(Number(r.amount_captured)),
   createdAt: r.created_at.toISOString(),
 });
 
