@@ -15,7 +15,7 @@
  * Uses bench/payments/setup.ts (Temporal dev server, fresh database, Settle's stack). Docs:
  * docs/benchmarks.md, docs/reconciliation.md.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createReconciliationRepo } from '../db/reconciliation-repo';
 import { reconciliationWorkflow, reconciliationWorkflowId } from '../workflows/reconciliation';
 import { seedLedgerPayments, seedSandboxBooks } from '../test/support/reconciliation-seed';
@@ -42,7 +42,7 @@ const mb = (bytes: number) => Math.round((bytes / 1_048_576) * 10) / 10;
 
 /** N payments in a window of their own: N-1 clean, one amount off by one, one only in the ledger... */
 async function seed(env: BenchEnv, clientId: string, n: number): Promise<{ from: string; to: string }> {
-  const base = Date.UTC(2032, 0, 1) + Math.floor(Math.random() * 80_000) * 3_600_000;
+  const base = Date.UTC(2032, 0, 1) + randomInt(80_000) * 3_600_000;
   const spanMs = 3_600_000;
   const tag = randomBytes(4).toString('hex');
   const rows = Array.from({ length: n }, (_, i) => ({

@@ -99,6 +99,9 @@ const ledgerRecord = (r: LedgerRow): LedgerRecord => ({
 });
 
 /** A payment's money from its journal lines: credits and debits to merchant_balance, fees posted. */
+/** The ledger's own posting statement (db/ledger-repo.ts), its entries and lines as $1 and $2. */
+const FEE_ENTRIES_CTES = ledgerCtes('$1', '$2');
+
 const LEDGER_MONEY = `p.id, p.client_id, p.provider_reference, p.currency, p.created_at,
        to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_us,
        coalesce(sum(-l.amount) FILTER (WHERE l.account = 'merchant_balance' AND l.amount < 0), 0)::text AS credited,
@@ -217,7 +220,7 @@ export function createReconciliationRepo(pool: Pool) {
         await insertDiscrepancies(c, runId, discrepancies);
         if (!fees.length) return 0;
         const r = await c.query<{ n: string }>(
-          `WITH ${ledgerCtes('$1', '$2')} SELECT count(*)::text AS n FROM je`,
+          `WITH ${FEE_ENTRIES_CTES} SELECT count(*)::text AS n FROM je`,
           ledgerParams(fees),
         );
         return Number(r.rows[0]?.n ?? 0);

@@ -107,11 +107,20 @@ export async function openSandboxDispute(
   if (row) await announce(c, 'dispute.opened', bodyOf(row, 'needs_response'), now);
 }
 
-async function lockDispute(c: PoolClient, id: string, counter: string): Promise<DisputeRow> {
-  const r = await c.query<DisputeRow>(
-    `UPDATE sandbox_disputes SET ${counter} = ${counter} + 1 WHERE id = $1 RETURNING *`,
-    [id],
-  );
+/** Count the request (its attempts column) and lock the dispute's row for this transaction. */
+const COUNT_REQUEST = {
+  evidence_requests:
+    'UPDATE sandbox_disputes SET evidence_requests = evidence_requests + 1 WHERE id = $1 RETURNING *',
+  accept_requests:
+    'UPDATE sandbox_disputes SET accept_requests = accept_requests + 1 WHERE id = $1 RETURNING *',
+} as const;
+
+async function lockDispute(
+  c: PoolClient,
+  id: string,
+  counter: keyof typeof COUNT_REQUEST,
+): Promise<DisputeRow> {
+  const r = await c.query<DisputeRow>(COUNT_REQUEST[counter], [id]);
   const row = r.rows[0];
   if (!row) throw ProviderError.invalid('sandbox', 'no such sandbox dispute', 404);
   return row;
