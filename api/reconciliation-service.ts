@@ -9,10 +9,10 @@
  * workflow and closes the run `failed` when the workflow is closed (closeAbandoned). Not found (the
  * start is a moment behind the row) or Temporal unreachable: the run is shown as stored.
  */
-import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { ReconciliationRepo, ReconciliationRunView } from '../db/reconciliation-repo';
 import { invalidRequest } from '../domain/errors';
+import { newId } from '../domain/ids';
 import { isProviderName } from '../domain/providers';
 import { windowProblem } from '../domain/reconciliation';
 import { reconciliationWorkflow, reconciliationWorkflowId } from '../workflows/reconciliation';
@@ -43,9 +43,6 @@ export interface ReconciliationServiceDeps {
 /** Workflow states in which no code of the run will ever finish it. */
 const ENDED = new Set(['TERMINATED', 'TIMED_OUT', 'CANCELLED', 'FAILED', 'COMPLETED']);
 
-const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const newRunId = () => `rc_${[...randomBytes(24)].map((b) => ALPHABET[b % 62]).join('')}`;
-
 export function createReconciliationService(deps: ReconciliationServiceDeps): ReconciliationService {
   async function closeIfEnded(run: ReconciliationRunView): Promise<ReconciliationRunView> {
     if (run.status !== 'running') return run;
@@ -71,7 +68,7 @@ export function createReconciliationService(deps: ReconciliationServiceDeps): Re
       if (problem) throw invalidRequest('invalid_field', `Invalid window: ${problem}`, { field: 'to' });
       const from = new Date(r.from).toISOString();
       const to = new Date(r.to).toISOString();
-      const id = newRunId();
+      const id = newId('rc');
       await deps.repo.createRun({ id, provider: r.provider, from, to, requestedBy: r.actor });
       try {
         await deps.client.workflow.start(reconciliationWorkflow, {

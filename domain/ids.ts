@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
 /** Contract id prefixes (API.md "Conventions"). */
-export type IdPrefix = 'pay' | 're' | 'tok' | 'ba' | 'evt' | 'we' | 'cli' | 'op' | 'req' | 'cap' | 'aud';
+export type IdPrefix =
+  'pay' | 're' | 'tok' | 'ba' | 'evt' | 'we' | 'cli' | 'op' | 'req' | 'cap' | 'aud' | 'dp' | 'rc' | 'je';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 

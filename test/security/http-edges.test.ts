@@ -74,6 +74,8 @@ const ID_PREFIX: Record<string, IdPrefix> = {
   events: 'evt',
   clients: 'cli',
   operators: 'op',
+  disputes: 'dp',
+  reconciliation: 'rc',
 };
 
 /** Credentials of the role the route is for (API.md role matrix). */
