@@ -54,7 +54,22 @@ export type DisputeCardActivities = {
   acceptDispute(a: DisputeProviderCall): Promise<{ status: DisputeStatus }>;
 };
 
+/**
+ * The payment workflow's answer to a `paymentDispute` signal: it judged that move (applied it, found
+ * it applied already, or refused it). Until it comes, the dispute sends the move again: a payment
+ * still running on a build without the dispute handler drops the signal (workflows/dispute.ts).
+ */
+export interface DisputeFundsApplied {
+  disputeId: string;
+  action: 'withdraw' | 'reinstate';
+  outcome: 'applied' | 'already' | 'refused';
+}
+
+/** Patch of both workflows: the payment answers each fund move, the dispute sends it until answered. */
+export const DISPUTE_FUNDS_CONFIRMED_PATCH = 'dispute-funds-confirmed';
+
 export const disputeEventSignal = defineSignal<[DisputeEventSignal]>('disputeEvent');
+export const disputeFundsAppliedSignal = defineSignal<[DisputeFundsApplied]>('disputeFundsApplied');
 export const submitEvidenceUpdate = defineUpdate<DisputeView, [SubmitEvidenceRequest]>('submitEvidence');
 export const acceptDisputeUpdate = defineUpdate<DisputeView>('accept');
 export const getDisputeQuery = defineQuery<DisputeView>('getDispute');

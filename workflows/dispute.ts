@@ -19,6 +19,10 @@
  *   3. the provider's outcome (signal): `won` -> signal the payment to REINSTATE exactly what was
  *      withdrawn, then `dispute.closed`; `lost` -> `dispute.closed` (the funds stay withdrawn);
  *      `under_review` -> `dispute.updated`.
+ * Fund moves are confirmed (patch `dispute-funds-confirmed`): the payment answers each one
+ * (`disputeFundsApplied`); an unanswered move is sent again after 10 min, doubling up to 6 h (a
+ * payment on a build without the handler drops it), and the run ends only once every move was answered
+ * or the payment has closed. A reinstatement waits for the withdrawal's answer.
  * No compensation: a provider call that fails fails its update (the API answers it) and changes
  * nothing here. Operations are serialized; each re-checks the state the previous one left.
  */
@@ -27,6 +31,7 @@ import {
   ApplicationFailure,
   condition,
   getExternalWorkflowHandle,
+  patched,
   proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
@@ -43,8 +48,10 @@ import * as options from './activity-options';
 import { onCardQueue } from './card-queue';
 import {
   acceptDisputeUpdate,
+  DISPUTE_FUNDS_CONFIRMED_PATCH,
   disputeEventId,
   disputeEventSignal,
+  disputeFundsAppliedSignal,
   DISPUTE_UPDATE_FAILURE,
   getDisputeQuery,
   submitEvidenceUpdate,
@@ -59,6 +66,10 @@ import { createSerial } from './serial';
 export * from './dispute-messages';
 
 const local = proxyLocalActivities<DisputeActivities>(options.localWrite);
+
+/** A fund move not answered by the payment is sent again after this long, doubling up to the cap. */
+const FUNDS_RESEND_FIRST_MS = 10 * 60_000;
+const FUNDS_RESEND_MAX_MS = 6 * 60 * 60_000;
 
 type EventType = 'dispute.created' | 'dispute.updated' | 'dispute.closed';
 
@@ -118,7 +129,7 @@ export async function disputeWorkflow(input: DisputeInput): Promise<DisputeView>
   }
 
   /** Ask the payment to move the funds; a closed payment workflow is recorded, not retried. */
-  async function moveFunds(sig: PaymentDisputeSignal): Promise<void> {
+  async function sendFunds(sig: PaymentDisputeSignal): Promise<void> {
     if (paymentClosed) return;
     try {
       await getExternalWorkflowHandle(paymentWorkflowId(input.paymentId)).signal(paymentDisputeSignal, sig);
@@ -126,6 +137,34 @@ export async function disputeWorkflow(input: DisputeInput): Promise<DisputeView>
       if (!(err instanceof ApplicationFailure) || err.type !== 'ExternalWorkflowExecutionNotFound') throw err;
       paymentClosed = true;
     }
+  }
+
+  // Disputes started before the patch sent each move once. From it on, the payment answers each move
+  // and an unanswered one is sent again: a payment still running on a build that predates disputes
+  // has no handler, and drops the signal when it continues onto the current build. A reinstatement is
+  // sent only once the withdrawal was answered, so a late withdrawal can never follow it.
+  const confirmed = patched(DISPUTE_FUNDS_CONFIRMED_PATCH);
+  const answered = new Set<PaymentDisputeSignal['action']>();
+  const confirmations: Array<Promise<void>> = [];
+  setHandler(disputeFundsAppliedSignal, (a) => {
+    if (a.disputeId === input.disputeId) answered.add(a.action);
+  });
+
+  async function confirm(sig: PaymentDisputeSignal): Promise<void> {
+    const settled = () => answered.has(sig.action) || paymentClosed;
+    if (sig.action === 'reinstate') await condition(() => answered.has('withdraw') || paymentClosed);
+    let wait = FUNDS_RESEND_FIRST_MS;
+    await sendFunds(sig);
+    while (!(await condition(settled, wait))) {
+      await sendFunds(sig);
+      wait = Math.min(wait * 2, FUNDS_RESEND_MAX_MS);
+    }
+  }
+
+  function moveFunds(sig: PaymentDisputeSignal): Promise<void> {
+    if (!confirmed) return sendFunds(sig);
+    confirmations.push(confirm(sig));
+    return Promise.resolve();
   }
 
   /** The merchant's move, or a rejection the API answers 409 with the dispute's status. */
@@ -219,8 +258,10 @@ export async function disputeWorkflow(input: DisputeInput): Promise<DisputeView>
     });
   }
 
-  // 3. Under review: the provider decides (signal).
+  // 3. Under review: the provider decides (signal). The run ends once the payment has answered
+  // every fund move.
   await condition(terminal);
   await condition(allHandlersFinished);
+  await Promise.all(confirmations);
   return view();
 }

@@ -6,10 +6,24 @@
  * commit, so the projection shows `amountDisputed` and the ledger posts the movement keyed by the
  * dispute (domain/ledger.ts). Idempotent per dispute: a repeated signal finds the dispute's record
  * and commits nothing. The commit announces no `payment.<status>` event (the status does not
- * change; the dispute workflow sends `dispute.*`).
+ * change; the dispute workflow sends `dispute.*`). Each judged move is answered to the dispute
+ * (`disputeFundsApplied`), which sends the move again until it hears that answer; a dispute that has
+ * ended meanwhile is not asked.
  */
-import { condition, defineSignal } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  defineSignal,
+  getExternalWorkflowHandle,
+  patched,
+} from '@temporalio/workflow';
 import { transition } from '../domain/payment-state';
+import {
+  DISPUTE_FUNDS_CONFIRMED_PATCH,
+  disputeFundsAppliedSignal,
+  disputeWorkflowId,
+  type DisputeFundsApplied,
+} from './dispute-messages';
 import type { PaymentContext } from './payment-context';
 
 export interface PaymentDisputeSignal {
@@ -25,7 +39,7 @@ export function paymentDisputeHandler(ctx: PaymentContext) {
   return async (req: PaymentDisputeSignal): Promise<void> => {
     // Authorization settles the payment first: a withdrawal judged against `processing` finds nothing.
     await condition(() => ctx.state().status !== 'processing');
-    await ctx.serial(async () => {
+    const outcome = await ctx.serial(async (): Promise<DisputeFundsApplied['outcome']> => {
       const s = ctx.state();
       const t = transition(
         s,
@@ -34,8 +48,21 @@ export function paymentDisputeHandler(ctx: PaymentContext) {
           : { kind: 'dispute_reinstate', disputeId: req.disputeId },
       );
       // Refused (a malformed amount) or already applied: nothing to write, and no retry of a poison value.
-      if (!t.ok || t.next === s) return;
+      if (!t.ok) return 'refused';
+      if (t.next === s) return 'already';
       await ctx.commit(t.next, { silent: true });
+      return 'applied';
     });
+    if (!patched(DISPUTE_FUNDS_CONFIRMED_PATCH)) return;
+    try {
+      await getExternalWorkflowHandle(disputeWorkflowId(req.disputeId)).signal(disputeFundsAppliedSignal, {
+        disputeId: req.disputeId,
+        action: req.action,
+        outcome,
+      });
+    } catch (err) {
+      // The dispute has ended: nobody is waiting for the answer.
+      if (!(err instanceof ApplicationFailure) || err.type !== 'ExternalWorkflowExecutionNotFound') throw err;
+    }
   };
 }

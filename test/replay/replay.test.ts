@@ -34,6 +34,7 @@ const REQUIRED = [
   'dispute-lost-deadline',
   'dispute-accepted',
   'payment-dispute-withdraw-reinstate',
+  'dispute-funds-resent',
   'reconciliation-discrepancies',
   'reconciliation-cancelled',
 ];

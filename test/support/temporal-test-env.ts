@@ -54,13 +54,13 @@ const running = new Set<{ worker: Worker; done: Promise<unknown> }>();
  */
 export async function runTestWorker<R>(
   env: TestWorkflowEnvironment,
-  opts: { taskQueue: string; activities: object },
+  opts: { taskQueue: string; activities: object; workflowsPath?: string },
   body: () => Promise<R>,
 ): Promise<R> {
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: opts.taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
+    workflowsPath: opts.workflowsPath ?? require.resolve('../../workflows'),
     activities: opts.activities,
   });
   const done = worker.runUntil(body);

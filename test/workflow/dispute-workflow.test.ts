@@ -10,7 +10,10 @@
  *   - evidence a second time is refused by the validator (DisputeConflict), nothing sent;
  *   - a payment whose workflow has closed: recorded on the dispute, which goes on.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { decodeHistoryPayloads, historyFileText } from '../../cli/workflows';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { createActivities } from '../../activities';
@@ -323,4 +326,37 @@ test('a payment whose workflow has closed: recorded on the dispute, which goes o
     [1, false],
     [2, true],
   ]);
+});
+
+test('a fund move the payment never answered is sent again until answered; the reinstatement only after the withdrawal', async () => {
+  const h = harness();
+  const taskQueue = `wf-dispute-${process.pid}-dropped`;
+  const workflowsPath = require.resolve('./fixtures/dropping-payment');
+  await runTestWorker(env, { taskQueue, activities: h.acts, workflowsPath }, async () => {
+    const paymentId = `pay_wfdropped${process.pid}x${++n}aaaaaaaa`;
+    const payment = await env.client.workflow.start('paymentWorkflow', {
+      taskQueue,
+      workflowId: `payment-${paymentId}`,
+    });
+    const dispute = await startDispute(taskQueue, paymentId, 21 * DAY);
+    await dispute.handle.executeUpdate(submitEvidenceUpdate, { args: [{ text: 'receipt', fileIds: [] }] });
+    await dispute.handle.signal(disputeEventSignal, {
+      eventId: 'sandbox:ev_won',
+      status: 'won',
+      occurredAt: new Date().toISOString(),
+    });
+    // The result waits for both answers: time skips through the 10-minute resend of the lost withdrawal.
+    const started = await env.currentTimeMs();
+    expect(await dispute.handle.result()).toMatchObject({ status: 'won' });
+    expect((await env.currentTimeMs()) - started).toBeGreaterThanOrEqual(10 * 60_000);
+    const seen = await payment.query<{ received: number; applied: Array<{ action: string }> }>('received');
+    expect(seen.applied.map((a) => a.action)).toEqual(['withdraw', 'reinstate']);
+    expect(seen.received).toBe(3);
+    await stop(payment);
+    // The resend path, for the replay corpus (RECORD_DISPUTE_HISTORIES=1): the dispute's own history.
+    if (process.env.RECORD_DISPUTE_HISTORIES === '1') {
+      const text = historyFileText(await decodeHistoryPayloads(await dispute.handle.fetchHistory()));
+      fs.writeFileSync(path.join(__dirname, '..', 'replay', 'histories', 'dispute-funds-resent.json'), text);
+    }
+  });
 });
