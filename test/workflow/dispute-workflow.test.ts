@@ -114,8 +114,14 @@ async function startPayment(taskQueue: string) {
   return { input, handle };
 }
 
-async function startDispute(taskQueue: string, paymentId: string, dueInMs: number, amount = 800) {
-  const now = await env.currentTimeMs();
+async function startDispute(
+  taskQueue: string,
+  paymentId: string,
+  dueInMs: number,
+  amount = 800,
+  e: TestWorkflowEnvironment = env,
+) {
+  const now = await e.currentTimeMs();
   const input: DisputeInput = {
     disputeId: `dp_wfdispute${process.pid}x${++n}bbbbbbbb`,
     clientId: 'cli_test',
@@ -130,7 +136,7 @@ async function startDispute(taskQueue: string, paymentId: string, dueInMs: numbe
     createdAt: new Date(now).toISOString(),
     cardTaskQueue: taskQueue,
   };
-  const handle = await env.client.workflow.signalWithStart('disputeWorkflow', {
+  const handle = await e.client.workflow.signalWithStart('disputeWorkflow', {
     args: [input],
     taskQueue,
     workflowId: `dispute-${input.disputeId}`,
@@ -329,34 +335,44 @@ test('a payment whose workflow has closed: recorded on the dispute, which goes o
 });
 
 test('a fund move the payment never answered is sent again until answered; the reinstatement only after the withdrawal', async () => {
+  // A test server of its own: the shared one stops skipping time once an update was rejected by its
+  // validator (earlier tests here), and this test needs 10 minutes skipped.
+  const own = await createTimeSkippingEnv({ searchAttributes: true });
   const h = harness();
   const taskQueue = `wf-dispute-${process.pid}-dropped`;
   const workflowsPath = require.resolve('./fixtures/dropping-payment');
-  await runTestWorker(env, { taskQueue, activities: h.acts, workflowsPath }, async () => {
-    const paymentId = `pay_wfdropped${process.pid}x${++n}aaaaaaaa`;
-    const payment = await env.client.workflow.start('paymentWorkflow', {
-      taskQueue,
-      workflowId: `payment-${paymentId}`,
+  try {
+    await runTestWorker(own, { taskQueue, activities: h.acts, workflowsPath }, async () => {
+      const paymentId = `pay_wfdropped${process.pid}x${++n}aaaaaaaa`;
+      const payment = await own.client.workflow.start('paymentWorkflow', {
+        taskQueue,
+        workflowId: `payment-${paymentId}`,
+      });
+      const dispute = await startDispute(taskQueue, paymentId, 21 * DAY, 800, own);
+      await dispute.handle.executeUpdate(submitEvidenceUpdate, { args: [{ text: 'receipt', fileIds: [] }] });
+      await dispute.handle.signal(disputeEventSignal, {
+        eventId: 'sandbox:ev_won',
+        status: 'won',
+        occurredAt: new Date().toISOString(),
+      });
+      // The result waits for both answers: time skips through the 10-minute resend of the lost withdrawal.
+      const started = await own.currentTimeMs();
+      expect(await dispute.handle.result()).toMatchObject({ status: 'won' });
+      expect((await own.currentTimeMs()) - started).toBeGreaterThanOrEqual(10 * 60_000);
+      const seen = await payment.query<{ received: number; applied: Array<{ action: string }> }>('received');
+      expect(seen.applied.map((a) => a.action)).toEqual(['withdraw', 'reinstate']);
+      expect(seen.received).toBe(3);
+      await stop(payment);
+      // The resend path, for the replay corpus (RECORD_DISPUTE_HISTORIES=1): the dispute's own history.
+      if (process.env.RECORD_DISPUTE_HISTORIES === '1') {
+        const text = historyFileText(await decodeHistoryPayloads(await dispute.handle.fetchHistory()));
+        fs.writeFileSync(
+          path.join(__dirname, '..', 'replay', 'histories', 'dispute-funds-resent.json'),
+          text,
+        );
+      }
     });
-    const dispute = await startDispute(taskQueue, paymentId, 21 * DAY);
-    await dispute.handle.executeUpdate(submitEvidenceUpdate, { args: [{ text: 'receipt', fileIds: [] }] });
-    await dispute.handle.signal(disputeEventSignal, {
-      eventId: 'sandbox:ev_won',
-      status: 'won',
-      occurredAt: new Date().toISOString(),
-    });
-    // The result waits for both answers: time skips through the 10-minute resend of the lost withdrawal.
-    const started = await env.currentTimeMs();
-    expect(await dispute.handle.result()).toMatchObject({ status: 'won' });
-    expect((await env.currentTimeMs()) - started).toBeGreaterThanOrEqual(10 * 60_000);
-    const seen = await payment.query<{ received: number; applied: Array<{ action: string }> }>('received');
-    expect(seen.applied.map((a) => a.action)).toEqual(['withdraw', 'reinstate']);
-    expect(seen.received).toBe(3);
-    await stop(payment);
-    // The resend path, for the replay corpus (RECORD_DISPUTE_HISTORIES=1): the dispute's own history.
-    if (process.env.RECORD_DISPUTE_HISTORIES === '1') {
-      const text = historyFileText(await decodeHistoryPayloads(await dispute.handle.fetchHistory()));
-      fs.writeFileSync(path.join(__dirname, '..', 'replay', 'histories', 'dispute-funds-resent.json'), text);
-    }
-  });
+  } finally {
+    await teardownTimeSkippingEnv(own);
+  }
 });
