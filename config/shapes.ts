@@ -1,7 +1,7 @@
 /**
  * Every environment variable of every Settle process, as zod shapes, in this one module. Each process
  * root (api/server.ts, api/codec-server-main.ts, workers/*-worker.ts, db/migrate.ts, cli/index.ts,
- * scripts/start.ts) parses `process.env` ONCE with its own loader below and passes the typed result
+ * scripts/start.ts) parses `process.env` ONCE with its own loader (config/load.ts) and passes the typed result
  * down; nothing else reads the environment. Loaders take the environment as an argument, so this
  * module never reads it either. A bad or missing value is a ConfigError naming the variable (never
  * echoing the value); loadOrExit turns it into exit 78. Workflows never read env.
@@ -11,8 +11,6 @@ import { z } from 'zod';
 import { trustProxyProblem } from './trust-proxy';
 import { isProviderName, PROVIDER_NAMES, type ProviderName } from '../domain/providers';
 import { publicKeysFromPem } from '../security/tokens';
-
-import { parseEnv, type Env } from './parse';
 
 export { ConfigError, loadOrExit, parseEnv, requireVars } from './parse';
 
@@ -420,49 +418,3 @@ export const processShapes = {
   start: startShape,
   cli: cliShape,
 } as const;
-
-// ---- Loaders: one call per process root --------------------------------------------------------------
-
-export function loadApiConfig(env: Env): ApiConfig {
-  return parseEnv(apiShape, env, (c) => [
-    ...keyProviderRefinement(c),
-    ...(!!c.SETTLE_TLS_CERT_FILE === !!c.SETTLE_TLS_KEY_FILE
-      ? []
-      : ['SETTLE_TLS_CERT_FILE: SETTLE_TLS_CERT_FILE and SETTLE_TLS_KEY_FILE go together']),
-    ...(c.SETTLE_PROVIDERS.split(',').includes(c.SETTLE_DEFAULT_PROVIDER)
-      ? []
-      : ['SETTLE_DEFAULT_PROVIDER: must be one of SETTLE_PROVIDERS']),
-    // The API only verifies provider webhooks: the Stripe endpoint secrets, the Braintree key pair.
-    ...providerCredentialRefinement(c, {
-      stripe: ['STRIPE_WEBHOOK_SECRETS'],
-      braintree: ['BRAINTREE_MERCHANT_ID', 'BRAINTREE_PUBLIC_KEY', 'BRAINTREE_PRIVATE_KEY'],
-    }),
-  ]);
-}
-
-export const loadPaymentWorkerConfig = (env: Env): PaymentWorkerConfig =>
-  parseEnv(paymentWorkerShape, env, keyProviderRefinement);
-
-export const loadWebhookWorkerConfig = (env: Env): WebhookWorkerConfig =>
-  parseEnv(webhookWorkerShape, env, keyProviderRefinement);
-
-export const loadCardWorkerConfig = (env: Env): CardWorkerConfig =>
-  parseEnv(cardWorkerShape, env, (c) => [
-    ...keyProviderRefinement(c),
-    // The card worker calls the providers: it needs the API credentials.
-    ...providerCredentialRefinement(c, {
-      stripe: ['STRIPE_API_KEY'],
-      braintree: ['BRAINTREE_MERCHANT_ID', 'BRAINTREE_PUBLIC_KEY', 'BRAINTREE_PRIVATE_KEY'],
-    }),
-  ]);
-
-export const loadCodecConfig = (env: Env): CodecConfig => parseEnv(codecShape, env, keyProviderRefinement);
-
-export const loadMigrateConfig = (env: Env): MigrateConfig =>
-  parseEnv(migrateShape, env, (c) =>
-    c.DATABASE_OWNER_URL || c.DATABASE_URL ? [] : ['DATABASE_OWNER_URL: is required'],
-  );
-
-export const loadStartConfig = (env: Env): StartConfig => parseEnv(startShape, env);
-
-export const loadCliConfig = (env: Env): CliConfig => parseEnv(cliShape, env);

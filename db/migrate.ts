@@ -7,7 +7,8 @@
  * SETTLE_DB_RUNTIME_PASSWORD (the runtime role's password; none under trust authentication).
  */
 import path from 'node:path';
-import { loadMigrateConfig, loadOrExit } from '../config/shapes';
+import { loadOrExit } from '../config/shapes';
+import { loadMigrateConfig } from '../config/load';
 import { ensureRuntimeRole } from './roles';
 
 export async function migrate(

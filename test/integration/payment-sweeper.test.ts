@@ -15,7 +15,8 @@ import { ensureSweeperSchedule, sweeperInput, type SweeperScheduleConfig } from 
 import { getPaymentQuery } from '../../workflows/payment';
 import { repairSignal } from '../../workflows/payment-repair';
 import { paymentSweeperWorkflow, type SweeperInput } from '../../workflows/payment-sweeper';
-import { loadCliConfig, type CliConfig } from '../../config/shapes';
+import { type CliConfig } from '../../config/shapes';
+import { loadCliConfig } from '../../config/load';
 import { paymentCommands } from '../../cli/payments';
 import { decodeHistoryPayloads, historyFileText } from '../../cli/workflows';
 import { findCardNumber } from '../../security/redaction';

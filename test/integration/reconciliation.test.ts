@@ -48,7 +48,7 @@ import { sandboxFee } from '../../activities/providers/sandbox/records';
 import { createLedgerRepo } from '../../db/ledger-repo';
 import { seedLedgerPayments, seedSandboxBooks, type SeedPayment } from '../support/reconciliation-seed';
 import { startStack, testEnv, testKeyEnv, type Stack } from '../support/stack';
-import { loadCliConfig } from '../../config/shapes';
+import { loadCliConfig } from '../../config/load';
 import { reconcileCommands } from '../../cli/reconcile';
 import fs from 'node:fs';
 import path from 'node:path';

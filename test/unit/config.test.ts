@@ -4,13 +4,13 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
+import { ConfigError } from '../../config/shapes';
 import {
-  ConfigError,
   loadApiConfig,
   loadCardWorkerConfig,
   loadPaymentWorkerConfig,
   loadWebhookWorkerConfig,
-} from '../../config/shapes';
+} from '../../config/load';
 import { PROVIDER_NAMES } from '../../domain/providers';
 
 const good = () => ({

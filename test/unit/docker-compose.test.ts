@@ -13,16 +13,18 @@ import {
   apiShape,
   cardWorkerShape,
   codecShape,
+  migrateShape,
+  paymentWorkerShape,
+  webhookWorkerShape,
+} from '../../config/shapes';
+import {
   loadApiConfig,
   loadCardWorkerConfig,
   loadCodecConfig,
   loadMigrateConfig,
   loadPaymentWorkerConfig,
   loadWebhookWorkerConfig,
-  migrateShape,
-  paymentWorkerShape,
-  webhookWorkerShape,
-} from '../../config/shapes';
+} from '../../config/load';
 
 type Service = {
   environment?: Record<string, string>;

@@ -14,16 +14,18 @@ import {
   apiShape,
   cardWorkerShape,
   codecShape,
+  migrateShape,
+  paymentWorkerShape,
+  webhookWorkerShape,
+} from '../../config/shapes';
+import {
   loadApiConfig,
   loadCardWorkerConfig,
   loadCodecConfig,
   loadMigrateConfig,
   loadPaymentWorkerConfig,
   loadWebhookWorkerConfig,
-  migrateShape,
-  paymentWorkerShape,
-  webhookWorkerShape,
-} from '../../config/shapes';
+} from '../../config/load';
 
 type Labels = Record<string, string>;
 type EnvVar = {

@@ -5,7 +5,8 @@
  * refused at start, naming the variable. Proxy lists of real size still load.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { ConfigError, loadApiConfig } from '../../config/shapes';
+import { ConfigError } from '../../config/shapes';
+import { loadApiConfig } from '../../config/load';
 
 const env = (SETTLE_TRUST_PROXY: string) => ({
   DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',

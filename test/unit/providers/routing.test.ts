@@ -9,7 +9,8 @@ import { createCircuitBreaker, withCircuitBreaker } from '../../../activities/pr
 import { createProviderRouter } from '../../../activities/providers/routing';
 import { ProviderError, type PaymentProvider } from '../../../activities/providers/types';
 import type { ProviderName } from '../../../domain/providers';
-import { ConfigError, loadApiConfig, loadCardWorkerConfig } from '../../../config/shapes';
+import { ConfigError } from '../../../config/shapes';
+import { loadApiConfig, loadCardWorkerConfig } from '../../../config/load';
 import { subscribed } from '../../../db/webhooks-repo';
 import { buildWebhookVerifiers } from '../../../workers/providers';
 
