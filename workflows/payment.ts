@@ -96,16 +96,11 @@ export const ONE_STEP_WRITES_PATCH = 'one-step-writes';
 export const DATA_REJECTED_CODE = 'data_rejected';
 
 /**
- * Worker Versioning: PINNED (the payment worker's default behaviour, workers/versioning.ts: a
- * behaviour declared in workflow code makes an unversioned worker fail every task). A payment
- * moves money; each of its tasks runs on the build that wrote its history, so neither a ramp nor a rollback ever hands an in-flight payment to other code, and
- * patched() is needed only for the replay corpus and the deploy gate's recent histories, not for
- * correctness in flight. (AUTO_UPGRADE would make every deploy and every rollback a replay of every
- * live payment against new code: a rollback to a build without a patch breaks the payments that
- * took it.) The cost is the tail: a payment lives 180 days (refund window), so its old build must
- * keep a worker until its payments drain; the refund phase therefore continues-as-new onto the
- * current build (a fresh history: nothing to replay) as soon as a deploy changes the target, at its
- * next wake-up. See docs/deploy.md "Worker Versioning".
+ * Worker Versioning: PINNED (the payment worker's default, workers/versioning.ts). Each task runs on
+ * the build that wrote the history, so no ramp or rollback hands an in-flight payment to other code;
+ * the refund phase continues-as-new onto the current build once a deploy changes the target. A
+ * message a pinned older build has no handler for is dropped there: senders of a new one repeat it
+ * until answered (payment-disputes.ts). See docs/deploy.md "Worker Versioning".
  */
 
 export async function paymentWorkflow(input: PaymentInput, resumed?: PaymentState): Promise<PaymentView> {
