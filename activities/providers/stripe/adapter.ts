@@ -41,6 +41,7 @@ import {
   type VoidRequest,
 } from '../types';
 import type { ProviderEvent } from '../../../domain/providers';
+import { createStripeClient } from './client';
 import { classifyStripeError, stripeErrorToProviderError, type CallKind } from './errors';
 import {
   META_PAYMENT,
@@ -116,14 +117,7 @@ class StripeProvider implements PaymentProvider {
   private readonly scanLimit: number;
 
   constructor(private readonly opts: StripeProviderOptions) {
-    this.stripe = new Stripe(opts.apiKey, {
-      maxNetworkRetries: 0,
-      timeout: opts.timeoutMs ?? 30_000,
-      telemetry: false,
-      ...(opts.host !== undefined ? { host: opts.host } : {}),
-      ...(opts.port !== undefined ? { port: opts.port } : {}),
-      ...(opts.protocol !== undefined ? { protocol: opts.protocol } : {}),
-    });
+    this.stripe = createStripeClient(opts);
     this.secrets = [...opts.webhookSecrets];
     this.scanLimit = opts.syncScanLimit ?? 1000;
   }

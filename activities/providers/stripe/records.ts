@@ -11,17 +11,12 @@
 import Stripe from 'stripe';
 import type { ProviderRecord } from '../../../domain/reconciliation';
 import type { ProviderRecordSource, RecordPage, RecordPageRequest } from '../records';
+import { createStripeClient, type StripeClientOptions } from './client';
 import { stripeErrorToProviderError } from './errors';
 import { fromStripeAmount } from './codes';
 import { META_PAYMENT, hasRefundsToList, refundListParams, snapshotFromPaymentIntent } from './transformers';
 
-export interface StripeRecordOptions {
-  apiKey: string;
-  host?: string | undefined;
-  port?: number | undefined;
-  protocol?: 'http' | 'https' | undefined;
-  timeoutMs?: number | undefined;
-}
+export type StripeRecordOptions = StripeClientOptions;
 
 /** The list request of one page (a table test checks it). */
 export function paymentIntentWindowParams(req: RecordPageRequest): Stripe.PaymentIntentListParams {
@@ -59,14 +54,7 @@ export function recordFromPaymentIntent(pi: Stripe.PaymentIntent, refunds: Strip
 }
 
 export function createStripeRecordSource(opts: StripeRecordOptions): ProviderRecordSource {
-  const stripe = new Stripe(opts.apiKey, {
-    maxNetworkRetries: 0,
-    timeout: opts.timeoutMs ?? 30_000,
-    telemetry: false,
-    ...(opts.host !== undefined ? { host: opts.host } : {}),
-    ...(opts.port !== undefined ? { port: opts.port } : {}),
-    ...(opts.protocol !== undefined ? { protocol: opts.protocol } : {}),
-  });
+  const stripe = createStripeClient(opts);
   async function refundsOf(pi: Stripe.PaymentIntent): Promise<Stripe.Refund[]> {
     if (!hasRefundsToList(pi)) return [];
     const out: Stripe.Refund[] = [];
